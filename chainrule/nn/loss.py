@@ -1,0 +1,74 @@
+"""Losses as modules, with PyTorch's formulas and ``reduction="mean"|"sum"|"none"``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.nn import functional as F
+from chainrule.nn.module import Module
+from chainrule.tensor import Tensor
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        F.check_reduction(reduction)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error:  L = (1/n) Σᵢ (hᵢ − yᵢ)² over all n elements.
+
+    ``reduction="sum"`` gives Σᵢ (hᵢ − yᵢ)², ``"none"`` the element-wise squares.
+    """
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.mse_loss(prediction, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy from logits (N, C) and integer class labels (N,).
+
+    ℓᵢ = −w_{yᵢ} ln softmax(zᵢ)_{yᵢ}; the mean divides by Σᵢ w_{yᵢ}.  ``weight`` (C,) weights the
+    classes (for imbalanced data).
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
+        return F.cross_entropy(logits, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy from logits:  ℓ = −[y ln σ(z) + (1 − y) ln(1 − σ(z))], stable for any z."""
+
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
+
+
+class HalfSquaredErrorLoss(_Loss):
+    """The seeds' loss (000, 001):  L = ½ Σ_k (y_k − h_k)² for one sample.
+
+    Summed over the outputs k of each sample, then averaged over the samples
+    (``reduction="mean"``), summed (``"sum"``) or kept per sample (``"none"``).  Its derivative,
+    ∂L/∂h_k = −(y_k − h_k) = h_k − y_k, has no factor 2: that is why the ½ is there.
+    """
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.half_squared_error(prediction, target, self.reduction)
+
+
+class SumSquaredErrorLoss(_Loss):
+    """Seed 002's cost:  C = Σ_j (a_j − y_j)² for one sample, over the outputs j.
+
+    Averaged over the n samples by default, so its gradient is the mean of the n per-sample
+    gradients; ``reduction="sum"`` adds them, ``"none"`` keeps one C per sample.
+    """
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.sum_squared_error(prediction, target, self.reduction)

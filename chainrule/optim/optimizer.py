@@ -1,0 +1,105 @@
+"""``Optimizer``: the base class that holds parameter groups and per-parameter state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chainrule import backend
+
+
+class Optimizer:
+    """Base class of the optimizers, as ``torch.optim.Optimizer``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter, or of dicts
+        The tensors to update, or parameter groups: dicts with a ``"params"`` list and options
+        that override ``defaults`` for that group (e.g. another ``lr``).
+    defaults : dict
+        The options of every group that does not set its own.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        Each group's ``params`` and options; schedulers change ``group["lr"]`` here.
+    state : dict
+        Per-parameter state (momentum buffers, moment estimates, step counts), keyed by parameter.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: dict[Any, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("the optimizer got an empty parameter list; pass model.parameters()")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options."""
+        group = {**self.defaults, **group, "params": list(group["params"])}
+        for parameter in group["params"]:
+            if not parameter.requires_grad:
+                raise ValueError("the optimizer can only update tensors with requires_grad=True")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``.grad = None`` (or zeros with ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                if set_to_none or parameter.grad is None:
+                    parameter.grad = None
+                else:
+                    parameter.grad = backend.xp.zeros_like(parameter.grad)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The options of each group and the state of each parameter, by position.
+
+        ``{"state": {index: {name: array or number}}, "param_groups": [{options, "params":
+        [index, …]}]}``, with parameters numbered across groups as PyTorch does.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for parameter in group["params"]:
+                index[id(parameter)] = len(index)
+                ids.append(index[id(parameter)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore options and per-parameter state saved by :meth:`state_dict`."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+            len(saved["params"]) != len(own["params"]) for saved, own in zip(groups, self.param_groups)
+        ):
+            raise ValueError("the optimizer state does not match these parameter groups (different sizes)")
+        parameters = [p for group in self.param_groups for p in group["params"]]
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for key, saved in state_dict["state"].items():
+            parameter = parameters[int(key)]
+            self.state[parameter] = {
+                name: backend.xp.array(value, dtype=parameter.dtype)
+                if hasattr(value, "shape") and value.shape
+                else value
+                for name, value in saved.items()
+            }
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"

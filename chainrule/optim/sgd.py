@@ -1,0 +1,79 @@
+"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chainrule.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    r"""Gradient descent, the seeds' update rule  w ← w − η ∂L/∂w, with PyTorch's extensions.
+
+    For each parameter p with gradient g, at step t (PyTorch's convention):
+
+        g ← g + λ p                      (weight decay λ)
+        v ← g (t = 1),  v ← μ v + (1 − τ) g (t > 1)      (momentum μ, dampening τ)
+        g ← g + μ v (Nesterov)  or  g ← v
+        p ← p − η g
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters or parameter groups.
+    lr : float
+        The learning rate η.
+    momentum : float
+        μ; 0 gives plain gradient descent.
+    dampening : float
+        τ.
+    weight_decay : float
+        λ (L2 penalty).
+    nesterov : bool
+        Nesterov momentum (needs μ > 0 and τ = 0).
+
+    Examples
+    --------
+    >>> optimizer = optim.SGD(model.parameters(), lr=0.2)
+    >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if momentum < 0 or weight_decay < 0:
+            raise ValueError(f"momentum and weight_decay must be ≥ 0, got {momentum} and {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient, in place."""
+        for group in self.param_groups:
+            lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if weight_decay:
+                    grad = grad + weight_decay * p.data
+                if momentum:
+                    state = self.state.setdefault(p, {})
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = state["momentum_buffer"] = grad.copy()
+                    else:
+                        buffer *= momentum
+                        buffer += (1 - group["dampening"]) * grad
+                    grad = grad + momentum * buffer if group["nesterov"] else buffer
+                p.data -= lr * grad
