@@ -1,0 +1,63 @@
+"""Data in, arrays out: tables, preprocessing stored with the model, datasets, splits, batches.
+
+API summary (what the training loop, checkpoints and the CLI build on)
+=======================================================================
+
+Tables (``chainrule.data.table``)
+---------------------------------
+``Table``
+    Named columns of equal length. A column is a float array (``float64`` from CSV, or the
+    dtype given to ``from_arrays``, e.g. MNIST's ``float32``) or a text column (``object`` array
+    of ``str``, ``None`` for an empty cell). ``table.columns`` (names), ``table.n_rows``,
+    ``len(table)``, ``table[name]`` (one column), ``table.select(names)``, ``table.take(rows)``,
+    ``table.numeric(name)`` (float64; text → "column X row N: 'abc' is not a number").
+``read_csv(path, delimiter=",", na_values=(...)) -> Table``
+    ``csv``-module parser (``.csv`` or ``.csv.gz``); a column whose every non-empty cell is a
+    number becomes float64, any other column stays text (so text in a numeric column is not
+    an error here; the ``Preprocessor`` reports it). Missing, empty, header-only, binary files
+    and ragged rows raise ``DataError`` (a ``ValueError``) naming the problem and the fix.
+``from_arrays(x, y=None, feature_names=None, target_name="target") -> Table``
+    A 2-D array (kept as one block, no copy, for the fast path) plus an optional target.
+``from_dataframe(df) -> Table``
+    pandas (optional extra ``chainrule[pandas]``), imported lazily.
+
+Preprocessing (``chainrule.data.preprocessing``)
+------------------------------------------------
+``Preprocessor(target=None, features=None, categorical=None, task=None, standardize=True,
+standardize_target=True, impute=None)``
+    ``fit(table)``; ``transform(table) -> float32 (n, n_features_out)``;
+    ``fit_transform(table)``; ``transform_target(table)`` → regression: float32 ``(n, 1)``
+    (standardised ``(y − mean)/std`` when ``standardize_target``), classification: int64 ``(n,)``
+    class indices into ``classes_``; ``inverse_transform_target(predictions)`` → regression
+    values in original units, or class labels from indices / scores ``(n, k)`` (argmax);
+    ``to_dict()`` / ``Preprocessor.from_dict(d)`` (JSON-serialisable, for checkpoints);
+    ``input_columns``, ``feature_names_out``, ``classes_``, ``task``, ``target``.
+    Numeric features: ``z = (x − mean)/std`` (std 0 → 1). Text features: one-hot; an unknown
+    category at transform time is an error. Missing values are an error unless
+    ``impute="mean"|"median"|"most_frequent"``; infinity is always an error.
+
+Splits and batches (``chainrule.data.split``)
+---------------------------------------------
+``train_test_split(*arrays, test_size=0.2, seed=None, stratify=None)``
+    → ``[a_train, a_test, b_train, b_test, ...]`` (arrays or Tables), like scikit-learn.
+``batches(n, batch_size, shuffle=False, drop_last=False, generator=None)``
+    yields index arrays covering ``range(n)``.
+``DataLoader(*arrays, batch_size=32, shuffle=False, drop_last=False, generator=None)``
+    iterates over tuples of array slices (whole-batch slicing, no per-sample loop);
+    ``len(loader)`` is the number of batches.
+
+Datasets (``chainrule.data.datasets``)
+--------------------------------------
+``load_dataset(name, data_dir=None) -> Dataset``
+    ``Dataset``: ``name``, ``train`` (Table), ``test`` (Table or None), ``target``, ``task``,
+    ``description``, ``source``, ``licence``; ``dataset.preprocessor()`` gives the unfitted
+    ``Preprocessor`` suited to it (e.g. ``standardize=False`` for MNIST, median imputation for
+    California); ``dataset.arrays(preprocessor=None) -> (preprocessor, x_train, y_train,
+    x_test, y_test)`` fits the preprocessor on ``train`` and returns float32 ``x`` and encoded
+    ``y`` (``x_test``/``y_test`` are None when the dataset has no test split).
+``list_datasets() -> list[DatasetInfo]`` (``name``, ``bundled``, ``task``, ``target``,
+``description``, ``source``, ``licence``) for ``chainrule datasets``.
+    Bundled: portland-housing, iris, digits, wine, breast-cancer, diabetes, teacher-student.
+    Read from ``data_dir``: mnist (IDX files, gzip or raw), king-county, king-county-log,
+    california-housing.
+"""
