@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import backend
 from chainrule.ops import elementwise, layers, losses
 from chainrule.tensor import Tensor, apply_op
 
@@ -53,7 +54,20 @@ def log_softmax(z: Any, dim: int = -1) -> Tensor:
     return apply_op(layers.LogSoftmax, (_as_tensor(z),), axis=dim)
 
 
+def dropout(x: Any, p: float = 0.5, training: bool = True, generator: Any = None) -> Tensor:
+    """x ⊙ m / (1 − p) with m_i ~ Bernoulli(1 − p) when ``training``, else x itself."""
+    x = _as_tensor(x)
+    if not training or p == 0:
+        return x
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p is a probability and must lie in [0, 1], got {p}")
+    keep = backend.generator(generator).random(x.shape) >= p
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return x * Tensor(keep.astype(x.dtype) * x.dtype.type(scale))
+
+
 def check_reduction(reduction: str) -> None:
+    """Raise ``ValueError`` unless ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``."""
     if reduction not in losses.REDUCTIONS:
         raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
 
@@ -88,6 +102,47 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str
     target = _as_tensor(target)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     return apply_op(losses.BCEWithLogitsLoss, (logits, target), reduction=reduction)
+
+
+def l1_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """(1/n) Σ |h − y| over all elements (``reduction="sum"``: Σ |h − y|)."""
+    check_reduction(reduction)
+    target = _as_tensor(target)
+    _check_same_shape("l1_loss", prediction, target)
+    return apply_op(losses.L1Loss, (prediction, target), reduction=reduction)
+
+
+def huber_loss(prediction: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """½ d² where |d| < δ, else δ(|d| − ½δ), for d = h − y; reduced over all elements."""
+    check_reduction(reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    target = _as_tensor(target)
+    _check_same_shape("huber_loss", prediction, target)
+    return apply_op(losses.HuberLoss, (prediction, target), reduction=reduction, delta=delta)
+
+
+def _weight_array(weight: Any, like: Tensor) -> Any:
+    """A weight given as tensor, array or list, as an array of ``like``'s dtype (or None)."""
+    if weight is None:
+        return None
+    weight = weight.data if isinstance(weight, Tensor) else weight
+    return backend.xp.asarray(weight, dtype=like.dtype)
+
+
+def binary_cross_entropy(prediction: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """−w [y ln h + (1 − y) ln(1 − h)] for probabilities h, logs clamped at −100 as in PyTorch."""
+    check_reduction(reduction)
+    target = _as_tensor(target)
+    _check_same_shape("binary_cross_entropy", prediction, target)
+    return apply_op(losses.BCELoss, (prediction, target), weight=_weight_array(weight, prediction), reduction=reduction)
+
+
+def nll_loss(log_probs: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """−w_y x_y for log-probabilities x (N, C) and integer labels y (N,); the mean divides by Σ w_y."""
+    check_reduction(reduction)
+    target = _as_tensor(target)
+    return apply_op(losses.NLLLoss, (log_probs, target), weight=_weight_array(weight, log_probs), reduction=reduction)
 
 
 def _per_sample(squares: Tensor, reduction: str) -> Tensor:

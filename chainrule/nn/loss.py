@@ -51,6 +51,71 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(logits, target, self.reduction)
 
 
+class L1Loss(_Loss):
+    """Mean absolute error:  L = (1/n) Σᵢ |hᵢ − yᵢ| over all n elements;  ∂L/∂hᵢ = sign(hᵢ − yᵢ)/n.
+
+    ``reduction="sum"`` gives Σᵢ |hᵢ − yᵢ|, ``"none"`` the element-wise |hᵢ − yᵢ|.
+    """
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.l1_loss(prediction, target, self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Huber loss: quadratic near zero, linear in the tails.  With d = h − y,
+
+    ℓ = ½ d²  for |d| < δ,   ℓ = δ (|d| − ½ δ)  otherwise;   ∂ℓ/∂h = clip(d, −δ, δ).
+
+    Averaged over all elements by default (``reduction="mean"``), as ``torch.nn.HuberLoss``.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be positive, got {delta}")
+        self.delta = delta
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(prediction, target, self.reduction, self.delta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities h ∈ [0, 1] (after a sigmoid) and targets y ∈ [0, 1]:
+
+    ℓ = −w [y ln h + (1 − y) ln(1 − h)],   ∂ℓ/∂h = w (h − y) / (h (1 − h)).
+
+    As in PyTorch, each logarithm is clamped at −100 (so h = 0 or 1 gives a finite loss) and
+    h(1 − h) at 10⁻¹² in the derivative.  ``weight`` rescales each element (broadcast to h).
+    Prefer :class:`BCEWithLogitsLoss` on logits: it needs no clamps.
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, prediction: Tensor, target: Any) -> Tensor:
+        return F.binary_cross_entropy(prediction, target, self.weight, self.reduction)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities x (N, C) and integer class labels y (N,):
+
+    ℓᵢ = −w_{yᵢ} x_{i,yᵢ};  the mean divides by Σᵢ w_{yᵢ} (by N without ``weight``).
+
+    ``NLLLoss()(log_softmax(z), y)`` equals ``CrossEntropyLoss()(z, y)``.
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, log_probs: Tensor, target: Any) -> Tensor:
+        return F.nll_loss(log_probs, target, self.weight, self.reduction)
+
+
 class HalfSquaredErrorLoss(_Loss):
     """The seeds' loss (000, 001):  L = ½ Σ_k (y_k − h_k)² for one sample.
 

@@ -26,6 +26,28 @@ def _scale(grad, reduction: str, count: int):
     return grad / count if reduction == "mean" else grad
 
 
+def class_targets(name: str, scores, target):
+    """Check integer class labels against scores (N, C) or (C,); return (single, scores2d, labels1d).
+
+    A single sample (C,) with a 0-d label is viewed as a batch of one.
+    """
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} targets must be integer class labels, got dtype {target.dtype}; convert them with .astype(int)"
+        )
+    single = scores.ndim == 1
+    scores2, target1 = (scores[None, :], target.reshape(1)) if single else (scores, target)
+    if scores2.ndim != 2 or target1.shape != scores2.shape[:1]:
+        raise ValueError(
+            f"{name}: scores of shape {tuple(scores.shape)} (N, C) need targets of shape "
+            f"{tuple(scores.shape[:1]) if not single else ()}, got {tuple(target.shape)}"
+        )
+    classes = scores2.shape[1]
+    if target1.size and (target1.min() < 0 or target1.max() >= classes):
+        raise ValueError(f"{name}: target labels must lie in 0..{classes - 1}")
+    return single, scores2, target1
+
+
 class MSELoss(Function):
     """L = (1/n) Σᵢ (hᵢ − yᵢ)² over all n elements;  ∂L/∂h = 2(h − y)/n,  ∂L/∂y = −∂L/∂h."""
 
@@ -48,23 +70,8 @@ class CrossEntropyLoss(Function):
     """
 
     def forward(self, logits, target, weight=None, reduction="mean"):
-        xp = backend.xp
-        if target.dtype.kind not in "iu":
-            raise TypeError(
-                f"cross-entropy targets must be integer class labels, got dtype {target.dtype}; "
-                "convert them with .astype(int)"
-            )
-        single = logits.ndim == 1
-        logits2, target1 = (logits[None, :], target.reshape(1)) if single else (logits, target)
-        classes = logits2.shape[1]
-        if target1.shape != logits2.shape[:1]:
-            raise ValueError(
-                f"cross-entropy: logits of shape {tuple(logits.shape)} need targets of shape "
-                f"{tuple(logits.shape[:1]) if not single else ()}, got {tuple(target.shape)}"
-            )
-        if target1.size and (target1.min() < 0 or target1.max() >= classes):
-            raise ValueError(f"cross-entropy: target labels must lie in 0..{classes - 1}")
-        rows = xp.arange(target1.shape[0])
+        single, logits2, target1 = class_targets("cross-entropy", logits, target)
+        rows = backend.xp.arange(target1.shape[0])
         self.single, self.reduction, self.rows, self.target = single, reduction, rows, target1
         self.log_probs = log_softmax(logits2, axis=1)
         self.weights = None if weight is None else weight[target1]
@@ -106,3 +113,109 @@ class BCEWithLogitsLoss(Function):
         if self.parents[1].requires_grad:
             grad_y = -_scale(grad, self.reduction, self.logits.size) * self.logits
         return grad_z, grad_y
+
+
+class L1Loss(Function):
+    """Mean absolute error:  L = (1/n) Σᵢ |hᵢ − yᵢ|;  ∂L/∂h = sign(h − y)/n,  ∂L/∂y = −∂L/∂h."""
+
+    def forward(self, prediction, target, reduction="mean"):
+        self.reduction = reduction
+        self.diff = prediction - target
+        return _reduce(backend.xp.abs(self.diff), reduction)
+
+    def backward(self, grad):
+        grad_h = _scale(grad, self.reduction, self.diff.size) * backend.xp.sign(self.diff)
+        grad_y = -grad_h if self.parents[1].requires_grad else None
+        return grad_h, grad_y
+
+
+class HuberLoss(Function):
+    """Huber loss with threshold δ, on d = h − y:
+
+    ℓ = ½ d² for |d| < δ, else δ (|d| − ½ δ);   ∂ℓ/∂h = d for |d| < δ, else δ sign(d)
+    (the derivative is d clipped to [−δ, δ]);  ∂ℓ/∂y = −∂ℓ/∂h.
+    """
+
+    def forward(self, prediction, target, reduction="mean", delta=1.0):
+        xp = backend.xp
+        self.reduction, self.delta = reduction, delta
+        self.diff = prediction - target
+        size = xp.abs(self.diff)
+        losses = xp.where(size < delta, 0.5 * self.diff * self.diff, delta * (size - 0.5 * delta))
+        return _reduce(losses, reduction)
+
+    def backward(self, grad):
+        clipped = backend.xp.clip(self.diff, -self.delta, self.delta)
+        grad_h = _scale(grad, self.reduction, self.diff.size) * clipped
+        grad_y = -grad_h if self.parents[1].requires_grad else None
+        return grad_h, grad_y
+
+
+LOG_FLOOR = -100.0
+"""BCE clamps its logarithms at −100 (as PyTorch does), so h = 0 or 1 gives a finite loss."""
+
+BCE_EPSILON = 1e-12
+"""The floor of h(1 − h) in BCE's derivative, PyTorch's value."""
+
+
+class BCELoss(Function):
+    """Binary cross-entropy of probabilities h ∈ [0, 1] against targets y ∈ [0, 1]:
+
+    ℓ = −w [y max(ln h, −100) + (1 − y) max(ln(1 − h), −100)],
+    ∂ℓ/∂h = w (h − y) / max(h(1 − h), 10⁻¹²),
+    ∂ℓ/∂y = w [max(ln(1 − h), −100) − max(ln h, −100)].
+
+    ``weight`` (optional) rescales each element and broadcasts to h's shape.  For logits, prefer
+    :class:`BCEWithLogitsLoss`, which is stable without the clamps.
+    """
+
+    def forward(self, probabilities, target, weight=None, reduction="mean"):
+        xp = backend.xp
+        if probabilities.size and (probabilities.min() < 0 or probabilities.max() > 1):
+            raise ValueError(
+                "binary_cross_entropy: every input must lie in [0, 1] (probabilities); apply "
+                "sigmoid first, or use BCEWithLogitsLoss on the logits"
+            )
+        self.reduction, self.h, self.y, self.weight = reduction, probabilities, target, weight
+        with xp.errstate(divide="ignore"):
+            self.log_h = xp.maximum(xp.log(probabilities), LOG_FLOOR)
+            self.log_1mh = xp.maximum(xp.log1p(-probabilities), LOG_FLOOR)
+        losses = -(target * self.log_h + (1 - target) * self.log_1mh)
+        if weight is not None:
+            losses = losses * weight
+        return _reduce(losses, reduction)
+
+    def backward(self, grad):
+        h, y = self.h, self.y
+        scale = _scale(grad, self.reduction, h.size)
+        if self.weight is not None:
+            scale = scale * self.weight
+        grad_h = scale * (h - y) / backend.xp.maximum(h * (1 - h), BCE_EPSILON)
+        grad_y = scale * (self.log_1mh - self.log_h) if self.parents[1].requires_grad else None
+        return grad_h, grad_y
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of log-probabilities x (N, C) or (C,) and integer labels y.
+
+    ℓᵢ = −w_{yᵢ} x_{i,yᵢ};  the mean divides by Σᵢ w_{yᵢ} (n without weights), as PyTorch does.
+    ∂ℓᵢ/∂x_{i,c} = −w_{yᵢ} for c = yᵢ, else 0.  With x = log_softmax(z) this is cross-entropy.
+    """
+
+    def forward(self, log_probs, target, weight=None, reduction="mean"):
+        xp = backend.xp
+        single, log_probs2, target1 = class_targets("nll_loss", log_probs, target)
+        self.shape, self.single, self.reduction, self.target = log_probs2.shape, single, reduction, target1
+        self.rows = xp.arange(target1.shape[0])
+        self.weights = xp.ones(target1.shape, log_probs.dtype) if weight is None else weight[target1]
+        losses = -log_probs2[self.rows, target1] * self.weights
+        self.denominator = self.weights.sum()
+        out = losses.sum() / self.denominator if reduction == "mean" else _reduce(losses, reduction)
+        return out.reshape(()) if single and reduction == "none" else out
+
+    def backward(self, grad):
+        per_row = grad / self.denominator if self.reduction == "mean" else grad
+        per_row = backend.xp.reshape(per_row, -1) if self.reduction == "none" else per_row
+        grad_x = backend.xp.zeros(self.shape, dtype=self.weights.dtype)
+        grad_x[self.rows, self.target] = -per_row * self.weights
+        return (grad_x[0] if self.single else grad_x), None
