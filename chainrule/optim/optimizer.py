@@ -30,6 +30,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[Any, dict[str, Any]] = {}
+        self._workspace: dict[Any, dict[int, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if not groups:
@@ -48,13 +49,13 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: ``.grad = None`` (or zeros with ``set_to_none=False``)."""
+        """Forget the gradients: ``.grad = None`` (or zeroed in place with ``set_to_none=False``)."""
         for group in self.param_groups:
             for parameter in group["params"]:
                 if set_to_none or parameter.grad is None:
                     parameter.grad = None
                 else:
-                    parameter.grad = backend.xp.zeros_like(parameter.grad)
+                    parameter.grad[...] = 0
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
@@ -64,7 +65,8 @@ class Optimizer:
         """The options of each group and the state of each parameter, by position.
 
         ``{"state": {index: {name: array or number}}, "param_groups": [{options, "params":
-        [index, …]}]}``, with parameters numbered across groups as PyTorch does.
+        [index, …]}]}``, with parameters numbered across groups as PyTorch does.  Arrays are
+        copies, so the saved state does not change as training goes on.
         """
         index = {}
         groups = []
@@ -74,7 +76,11 @@ class Optimizer:
                 index[id(parameter)] = len(index)
                 ids.append(index[id(parameter)])
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
-        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        state = {
+            index[id(p)]: {name: _copy(value) for name, value in s.items()}
+            for p, s in self.state.items()
+            if id(p) in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -90,12 +96,27 @@ class Optimizer:
         self.state = {}
         for key, saved in state_dict["state"].items():
             parameter = parameters[int(key)]
-            self.state[parameter] = {
-                name: backend.xp.array(value, dtype=parameter.dtype)
-                if hasattr(value, "shape") and value.shape
-                else value
-                for name, value in saved.items()
-            }
+            self.state[parameter] = {name: _restore(name, value, parameter) for name, value in saved.items()}
+
+    def _work(self, parameter: Any, slot: int = 0) -> Any:
+        """A scratch array shaped like ``parameter``, kept between steps so updates allocate nothing.
+
+        ``slot`` tells apart the buffers one update needs at the same time.  Not part of the state.
+        """
+        buffers = self._workspace.setdefault(parameter, {})
+        buffer = buffers.get(slot)
+        if buffer is None or buffer.shape != parameter.data.shape or buffer.dtype != parameter.data.dtype:
+            buffer = buffers[slot] = backend.xp.empty_like(parameter.data)
+        return buffer
+
+    def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
+        """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""
+        if not weight_decay:
+            return parameter.grad
+        out = self._work(parameter, 1)
+        backend.xp.multiply(parameter.data, weight_decay, out=out)
+        out += parameter.grad
+        return out
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -103,3 +124,23 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, backend.xp.ndarray) else value
+
+
+def _restore(name: str, value: Any, parameter: Any) -> Any:
+    """A saved state entry as the optimizer keeps it: arrays copied in the parameter's dtype and
+    checked against its shape, counts (``step``) as Python ints, other scalars as Python numbers."""
+    if hasattr(value, "shape") and value.shape:
+        array = backend.xp.array(value, dtype=parameter.dtype)
+        if array.shape != parameter.shape:
+            raise ValueError(
+                f"optimizer state {name!r} has shape {tuple(array.shape)} but its parameter has shape "
+                f"{tuple(parameter.shape)}; the state belongs to another model"
+            )
+        return array
+    if hasattr(value, "item"):
+        value = value.item()
+    return int(value) if name == "step" else value
