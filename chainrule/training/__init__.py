@@ -1,0 +1,31 @@
+"""Training on arrays (``chainrule.training``): the fit loop, callbacks, metrics and progress.
+
+The contract that callbacks, ``chainrule.explain``'s health monitor and ``chainrule.plots`` use
+is in DEVELOPERS.md ("Training loop contract").  ``ModelCheckpoint`` writes files, so it lives
+one layer up, in :mod:`chainrule.io`.
+"""
+
+from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateScheduler
+from chainrule.training.history import History
+from chainrule.training.metrics import METRICS, accuracy, mae, mse, r2, rmse
+from chainrule.training.progress import EpochLines, ProgressBar
+from chainrule.training.trainer import ClassWeightedLoss, NonFiniteLossWarning, Trainer, fit
+
+__all__ = [
+    "METRICS",
+    "Callback",
+    "ClassWeightedLoss",
+    "EarlyStopping",
+    "EpochLines",
+    "History",
+    "LearningRateScheduler",
+    "NonFiniteLossWarning",
+    "ProgressBar",
+    "Trainer",
+    "accuracy",
+    "fit",
+    "mae",
+    "mse",
+    "r2",
+    "rmse",
+]

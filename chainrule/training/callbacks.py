@@ -1,0 +1,220 @@
+"""Callbacks: code that the training loop calls at fixed points, to watch or steer a run.
+
+A callback subclasses :class:`Callback` and defines any of the hooks below, each called as
+``hook(trainer, logs)``.  The trainer exposes ``model``, ``optimizer``, ``loss_fn``, ``epoch``
+(epochs completed so far, so the current epoch is ``epoch + 1`` inside an epoch), ``batch``,
+``history`` and ``stop_training`` (set it to True to stop after the current epoch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.training.metrics import higher_is_better
+
+HOOKS = (
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_batch_begin",
+    "on_after_backward",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_train_end",
+)
+"""The hook names, in the order the loop reaches them."""
+
+
+class Callback:
+    """Base class of callbacks; every hook does nothing unless a subclass defines it.
+
+    Hooks and their ``logs``:
+
+    * ``on_train_begin(trainer, logs)``: ``{"epochs", "samples", "batches"}`` for this run.
+    * ``on_epoch_begin(trainer, logs)``: ``{"epoch"}`` (counted from 1).
+    * ``on_batch_begin(trainer, logs)``: ``{"batch", "size"}``.
+    * ``on_after_backward(trainer, logs)``: ``{"batch", "size", "loss"}``; the parameters'
+      ``.grad`` hold ∂L/∂w of this batch and the optimizer step has not been taken yet.
+    * ``on_batch_end(trainer, logs)``: ``{"batch", "size", "loss"}``, after the step.
+    * ``on_epoch_end(trainer, logs)``: the epoch's ``loss``, metrics, ``val_…`` values and ``lr``.
+    * ``on_train_end(trainer, logs)``: the last epoch's logs.
+
+    Hooks that a subclass does not define cost nothing per batch: the trainer calls only the
+    hooks that are overridden.
+    """
+
+    def on_train_begin(self, trainer: Any, logs: dict) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_begin(self, trainer: Any, logs: dict) -> None:
+        """Before each epoch."""
+
+    def on_batch_begin(self, trainer: Any, logs: dict) -> None:
+        """Before each batch's forward pass."""
+
+    def on_after_backward(self, trainer: Any, logs: dict) -> None:
+        """After ``loss.backward()``, before ``optimizer.step()``: gradients are in ``.grad``."""
+
+    def on_batch_end(self, trainer: Any, logs: dict) -> None:
+        """After each optimizer step."""
+
+    def on_epoch_end(self, trainer: Any, logs: dict) -> None:
+        """After each epoch's training pass and validation."""
+
+    def on_train_end(self, trainer: Any, logs: dict) -> None:
+        """After the last epoch, however training stopped."""
+
+    def overrides(self, hook: str) -> bool:
+        """Whether this callback defines ``hook`` itself (the trainer skips the others)."""
+        return getattr(type(self), hook) is not getattr(Callback, hook)
+
+
+class Monitor:
+    """Tracks the best value of one logged quantity (``val_loss``, ``val_accuracy``, …).
+
+    ``mode="auto"`` maximises accuracy and R² and minimises everything else.  A value improves on
+    the best when it is better by more than ``min_delta``; NaN never improves.
+    """
+
+    def __init__(self, monitor: str, mode: str = "auto", min_delta: float = 0.0) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be ≥ 0, got {min_delta}")
+        self.monitor, self.min_delta = monitor, min_delta
+        self.sign = (1 if higher_is_better(monitor) else -1) if mode == "auto" else (1 if mode == "max" else -1)
+        self.best = -math.inf
+
+    def value(self, logs: dict) -> float:
+        """The monitored value in ``logs``; a clear error if it is not logged."""
+        if self.monitor not in logs:
+            raise ValueError(
+                f"cannot monitor {self.monitor!r}: it is not logged (logged: {', '.join(sorted(logs))}); "
+                "pass validation data for 'val_…' quantities or choose another monitor"
+            )
+        return logs[self.monitor]
+
+    def improves(self, value: float) -> bool:
+        """Whether ``value`` beats the best so far by more than ``min_delta``."""
+        return self.sign * value - self.min_delta > self.best
+
+    def update(self, value: float) -> None:
+        """Record ``value`` as the new best."""
+        self.best = self.sign * value
+
+    @property
+    def best_value(self) -> float:
+        """The best value seen, in its own sign (±inf before the first)."""
+        return self.sign * self.best
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    An epoch improves when its value beats the best so far by more than ``min_delta`` (lower for
+    losses and errors, higher for accuracy and R²).  With ``restore_best_weights`` the model ends
+    with the weights of its best epoch, whether training stopped early or ran to the epoch limit
+    (Keras restores only on an early stop).
+
+    Parameters
+    ----------
+    monitor : str
+        A logged quantity: ``val_loss`` (the default), ``val_accuracy``, ``loss``, ….
+    patience : int
+        Stop after this many epochs in a row without improvement (0 and 1 both stop at the
+        first epoch that does not improve, as in Keras).
+    min_delta : float
+        The smallest change that counts as an improvement.
+    restore_best_weights : bool
+        Load the best epoch's weights at the end of training.
+    mode : {"auto", "min", "max"}
+        Whether lower or higher is better; ``auto`` decides from the name.
+
+    Attributes
+    ----------
+    best_epoch : int or None
+        The epoch (counted from 1) with the best value.
+    stopped_epoch : int or None
+        The epoch after which training stopped early, or None.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = False,
+        mode: str = "auto",
+    ) -> None:
+        if patience < 0:
+            raise ValueError(f"patience must be ≥ 0, got {patience}")
+        self.tracker = Monitor(monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = patience, restore_best_weights
+
+    def on_train_begin(self, trainer: Any, logs: dict) -> None:
+        self.tracker.best = -math.inf
+        self.wait, self.best_epoch, self.stopped_epoch, self.best_weights = 0, None, None, None
+
+    def on_epoch_end(self, trainer: Any, logs: dict) -> None:
+        value = self.tracker.value(logs)
+        if self.tracker.improves(value):
+            self.tracker.update(value)
+            self.wait, self.best_epoch = 0, trainer.epoch
+            if self.restore_best_weights:
+                self.best_weights = {name: array.copy() for name, array in trainer.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = trainer.epoch
+            trainer.stop_training = True
+            trainer.history.stop_reason = (
+                f"early stopping: {self.tracker.monitor} has not improved on {self.tracker.best_value:.6g} "
+                f"(epoch {self.best_epoch}) for {self.wait} epochs"
+            )
+
+    def on_train_end(self, trainer: Any, logs: dict) -> None:
+        if self.best_weights is not None and self.best_epoch != trainer.epoch:
+            trainer.model.load_state_dict(self.best_weights)
+
+
+class LearningRateScheduler(Callback):
+    """Change the learning rate during training.
+
+    ``schedule`` is either
+
+    * a scheduler from :mod:`chainrule.optim.lr_scheduler` (anything with ``step()``), stepped after
+      every epoch (``interval="epoch"``) or batch (``interval="batch"``); a scheduler that steps on
+      a metric (``ReduceLROnPlateau``) gets ``logs[monitor]``; or
+    * a function ``schedule(epoch, lr) -> lr`` (epoch counted from 0), applied to every parameter
+      group at the start of each epoch, as Keras' ``LearningRateScheduler``.
+
+    Examples
+    --------
+    >>> LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** (epoch // 10))
+    >>> LearningRateScheduler(optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5))
+    """
+
+    def __init__(self, schedule: Any, interval: str = "epoch", monitor: str | None = None) -> None:
+        if interval not in ("epoch", "batch"):
+            raise ValueError(f"interval must be 'epoch' or 'batch', got {interval!r}")
+        if not (hasattr(schedule, "step") or callable(schedule)):
+            raise TypeError("schedule must be a learning-rate scheduler (with step()) or a function (epoch, lr) -> lr")
+        self.schedule, self.interval, self.monitor = schedule, interval, monitor
+
+    def on_epoch_begin(self, trainer: Any, logs: dict) -> None:
+        if not hasattr(self.schedule, "step"):
+            function: Callable[[int, float], float] = self.schedule
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = float(function(trainer.epoch, group["lr"]))
+
+    def on_batch_end(self, trainer: Any, logs: dict) -> None:
+        if self.interval == "batch" and hasattr(self.schedule, "step"):
+            self.schedule.step()
+
+    def on_epoch_end(self, trainer: Any, logs: dict) -> None:
+        if self.interval == "epoch" and hasattr(self.schedule, "step"):
+            if self.monitor is None:
+                self.schedule.step()
+            else:
+                self.schedule.step(Monitor(self.monitor).value(logs))
