@@ -66,9 +66,9 @@ def make_teacher(
     layers: list[nn.Module] = []
     for n_in, n_out in itertools.pairwise(teacher_sizes):
         layer = nn.Linear(n_in, n_out, bias=bias, dtype=dtype)
-        layer.weight.data[...] = rng.standard_normal((n_out, n_in))
+        nn.init.normal_(layer.weight, generator=rng)
         if bias:
-            layer.bias.data[...] = rng.standard_normal(n_out)
+            nn.init.normal_(layer.bias, generator=rng)
         layers += [layer, ACTIVATIONS[activation]()]
     return nn.Sequential(*layers)
 
