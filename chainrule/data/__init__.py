@@ -61,3 +61,27 @@ Datasets (``chainrule.data.datasets``)
     Read from ``data_dir``: mnist (IDX files, gzip or raw), king-county, king-county-log,
     california-housing.
 """
+
+from chainrule.data.datasets import Dataset, DatasetInfo, list_datasets, load_dataset
+from chainrule.data.idx import read_idx
+from chainrule.data.preprocessing import Preprocessor, infer_task
+from chainrule.data.split import DataLoader, batches, train_test_split
+from chainrule.data.table import DataError, Table, from_arrays, from_dataframe, read_csv
+
+__all__ = [
+    "DataError",
+    "DataLoader",
+    "Dataset",
+    "DatasetInfo",
+    "Preprocessor",
+    "Table",
+    "batches",
+    "from_arrays",
+    "from_dataframe",
+    "infer_task",
+    "list_datasets",
+    "load_dataset",
+    "read_csv",
+    "read_idx",
+    "train_test_split",
+]
