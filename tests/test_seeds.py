@@ -394,7 +394,7 @@ def test_student_of_another_shape_learns_the_teacher():
 
     assert test_mse() > 0.1 * variance  # untrained
     loss_fn = nn.MSELoss()
-    optimizer = optim.SGD(student.parameters(), lr=0.5, momentum=0.9)
+    optimizer = optim.Adam(student.parameters(), lr=0.01)
     rng = np.random.default_rng(0)
     for _ in range(100):
         order = rng.permutation(len(x_train))
