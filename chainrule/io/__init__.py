@@ -1,0 +1,22 @@
+"""Checkpoints (``chainrule.io``): save and load a model, its preprocessing and its training
+state as one ``.safetensors`` file, never pickle.  Needs ``pip install 'chainrule[io]'``.
+
+>>> chainrule.io.save("model.safetensors", model, optimizer=optimizer, trainer=trainer)
+>>> checkpoint = chainrule.io.load("model.safetensors")
+>>> checkpoint.model, checkpoint.preprocessor, checkpoint.metrics
+"""
+
+from chainrule.io.callbacks import ModelCheckpoint
+from chainrule.io.checkpoint import Checkpoint, atomic_write_bytes, load, save
+from chainrule.io.spec import LAYERS, model_from_spec, model_to_spec
+
+__all__ = [
+    "LAYERS",
+    "Checkpoint",
+    "ModelCheckpoint",
+    "atomic_write_bytes",
+    "load",
+    "model_from_spec",
+    "model_to_spec",
+    "save",
+]
