@@ -1,0 +1,5 @@
+"""Explain every number: chain-rule walk-throughs, gradient checks and training-health statistics."""
+
+from chainrule.explain.walkthrough import Explanation, Factor, explain
+
+__all__ = ["Explanation", "Factor", "explain"]

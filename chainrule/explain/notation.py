@@ -1,0 +1,316 @@
+"""The seeds' notation: layers numbered 1..L, symbols such as w²₁₁, and parameter names.
+
+A network ``Sequential(Linear, f, Linear, g, …)`` has layers l = 1..L, one per ``Linear``:
+
+    zˡ = Wˡ hˡ⁻¹ + bˡ,   hˡ = f(zˡ),   h⁰ = x,
+
+and ``weight[k, j]`` of the l-th ``Linear`` is the seed's wˡ_kj (indices from 1, from unit j of
+layer l − 1 to unit k of layer l).  A parameter is named as in PyTorch, ``"0.weight[1,0]"``, or
+with the seed's alias ``"w1_21"`` (wˡ_kj with l = 1, k = 2, j = 1) and ``"b2_1"`` (b²₁); without
+an index (``"0.weight"``, ``"W1"``, ``"b2"``) it names the whole tensor.
+
+:class:`Math` carries one formula in three spellings (terminal text, LaTeX, HTML), so one
+derivation renders in the terminal, in Markdown and in Jupyter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chainrule import nn
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
+ACTIVATIONS = (nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU)
+"""The element-wise activations a walk-through can follow (hˡ_k depends on zˡ_k alone)."""
+
+
+@dataclass(frozen=True)
+class Math:
+    """One formula as terminal ``text``, ``latex`` (without ``$``) and ``html``."""
+
+    text: str
+    latex: str
+    html: str
+
+    def __add__(self, other: Math | str) -> Math:
+        other = raw(other) if isinstance(other, str) else other
+        return Math(self.text + other.text, self.latex + other.latex, self.html + other.html)
+
+
+def raw(text: str, latex: str | None = None, html: str | None = None) -> Math:
+    """A formula given by hand; LaTeX and HTML default to the text (HTML-escaped)."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Math(text, text if latex is None else latex, escaped if html is None else html)
+
+
+def join(items: Iterable[Math | str], text: str, latex: str | None = None, html: str | None = None) -> Math:
+    """``items`` joined by a separator given in the three spellings."""
+    items = [raw(item) if isinstance(item, str) else item for item in items]
+    latex = text if latex is None else latex
+    html = text if html is None else html
+    return Math(text.join(i.text for i in items), latex.join(i.latex for i in items), html.join(i.html for i in items))
+
+
+def _indices(index: Sequence[int]) -> str:
+    return ("" if all(i < 10 for i in index) else ",").join(str(i) for i in index)
+
+
+def symbol(base: str, layer: int | None = None, index: Sequence[int] = ()) -> Math:
+    """A symbol with a layer superscript and 1-based unit subscripts: ``symbol("w", 2, (1, 1))`` is w²₁₁."""
+    sup = "" if layer is None else str(layer)
+    sub = _indices(index)
+    latex = base + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
+    html = base + (f"<sup>{sup}</sup>" if sup else "") + (f"<sub>{sub}</sub>" if sub else "")
+    return Math(base + sup.translate(_SUPERSCRIPT) + sub.translate(_SUBSCRIPT), latex, html)
+
+
+def partial(top: Math, bottom: Math) -> Math:
+    """The partial derivative ∂top/∂bottom."""
+    return Math(
+        f"∂{top.text}/∂{bottom.text}",
+        rf"\frac{{\partial {top.latex}}}{{\partial {bottom.latex}}}",
+        f"∂{top.html}/∂{bottom.html}",
+    )
+
+
+def format_number(value: float, decimals: int = 4) -> str:
+    """``value`` with ``decimals`` decimals and trailing zeros dropped (0.30 → 0.3); tiny values in e-notation."""
+    value = float(value)
+    if value == 0 or value != value or abs(value) == float("inf"):
+        return "0" if value == 0 else str(value)
+    if abs(value) < 10.0**-decimals or abs(value) >= 1e6:
+        return f"{value:.{max(decimals - 1, 1)}e}"
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def number(value: float, decimals: int = 4, wrap: bool = False) -> Math:
+    """A number as a formula; ``wrap`` puts a negative number in parentheses (for products)."""
+    text = format_number(value, decimals)
+    if wrap and text.startswith("-"):
+        text = f"({text})"
+    return raw(text)
+
+
+def product(factors: Iterable[Math], sign: str = "×") -> Math:
+    """Factors joined by ``sign`` (× for numbers, · for symbols)."""
+    return join(factors, f" {sign} ", r" \times " if sign == "×" else r" \cdot ", f" {sign} ")
+
+
+def array(values: Any, decimals: int = 4) -> Math:
+    """A vector or matrix of numbers: ``[a, b]`` / ``[[a, b], [c, d]]`` and a LaTeX ``bmatrix``.
+
+    A vector is written as a column in LaTeX (the seeds' δˡ and hˡ are column vectors).
+    """
+    rows = values.tolist() if hasattr(values, "tolist") else values
+    if not isinstance(rows, list):
+        return number(rows, decimals)
+    if rows and isinstance(rows[0], list):
+        cells = [[format_number(v, decimals) for v in row] for row in rows]
+        text = "[" + ", ".join("[" + ", ".join(row) + "]" for row in cells) + "]"
+        body = r" \\ ".join(" & ".join(row) for row in cells)
+    else:
+        cells = [format_number(v, decimals) for v in rows]
+        text = "[" + ", ".join(cells) + "]"
+        body = r" \\ ".join(cells)
+    return Math(text, rf"\begin{{bmatrix}} {body} \end{{bmatrix}}", text)
+
+
+# ---------------------------------------------------------------------- layers of a model
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Layer l of a network: its ``Linear`` (named ``name`` in the model) and its activation."""
+
+    number: int
+    name: str
+    linear: nn.Linear
+    activation: nn.Module | None
+
+    @property
+    def units(self) -> int:
+        """The number of units (``out_features``)."""
+        return self.linear.out_features
+
+    @property
+    def activation_name(self) -> str:
+        """``sigmoid``, ``tanh``, ``relu``, ``leakyrelu`` or ``linear`` (no activation or Identity)."""
+        if self.activation is None or isinstance(self.activation, nn.Identity):
+            return "linear"
+        return type(self.activation).__name__.lower()
+
+
+def _leaves(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    if isinstance(module, nn.Sequential):
+        out: list[tuple[str, nn.Module]] = []
+        for name, child in module.named_children():
+            out.extend(_leaves(child, f"{prefix}.{name}" if prefix else name))
+        return out
+    return [(prefix, module)]
+
+
+def network_layers(model: nn.Module) -> list[Layer]:
+    """The layers 1..L of a (possibly nested) ``Sequential`` of ``Linear`` and element-wise activations.
+
+    Raises
+    ------
+    ValueError
+        For a module that is neither ``Linear`` nor an element-wise activation (the message names
+        it), an activation before the first ``Linear``, or two activations in a row.
+    """
+    layers: list[Layer] = []
+    pending: tuple[str, nn.Linear] | None = None
+    activation: nn.Module | None = None
+    for name, module in _leaves(model):
+        if isinstance(module, nn.Linear):
+            if pending is not None:
+                layers.append(Layer(len(layers) + 1, pending[0], pending[1], activation))
+            pending, activation = (name, module), None
+        elif isinstance(module, ACTIVATIONS):
+            if pending is None or activation is not None:
+                where = "before the first Linear" if pending is None else "right after another activation"
+                raise ValueError(
+                    f"explain: module {name!r} ({type(module).__name__}) comes {where}; a walk-through "
+                    "needs Linear layers each followed by at most one element-wise activation"
+                )
+            activation = module
+        else:
+            raise ValueError(
+                f"explain: module {name or 'model'!r} is a {type(module).__name__}; walk-throughs cover "
+                "Sequential models of Linear layers and the element-wise activations "
+                f"{', '.join(a.__name__ for a in ACTIVATIONS)} (for Softmax outputs, give the logits "
+                "to CrossEntropyLoss instead)"
+            )
+    if pending is None:
+        raise ValueError("explain: the model has no Linear layer; give a Sequential of Linear layers and activations")
+    layers.append(Layer(len(layers) + 1, pending[0], pending[1], activation))
+    return layers
+
+
+# ---------------------------------------------------------------------- parameter names
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """One parameter tensor (``index`` None) or one element of it (0-based ``index``)."""
+
+    layer: Layer
+    kind: str
+    index: tuple[int, ...] | None
+
+    @property
+    def tensor_name(self) -> str:
+        """PyTorch's name, e.g. ``0.weight``."""
+        return f"{self.layer.name}.{self.kind}" if self.layer.name else self.kind
+
+    @property
+    def name(self) -> str:
+        """PyTorch's name with the index, e.g. ``0.weight[1, 0]``."""
+        if self.index is None:
+            return self.tensor_name
+        return f"{self.tensor_name}[{', '.join(str(i) for i in self.index)}]"
+
+    @property
+    def seed_name(self) -> str:
+        """The seed's alias, e.g. ``w1_21`` or ``b2_1`` (``W1``/``b2`` for whole tensors)."""
+        letter = "w" if self.kind == "weight" else "b"
+        if self.index is None:
+            return f"{letter.upper() if letter == 'w' else letter}{self.layer.number}"
+        return f"{letter}{self.layer.number}_{_indices([i + 1 for i in self.index])}"
+
+    @property
+    def symbol(self) -> Math:
+        """wˡ_kj, bˡ_k, Wˡ or bˡ."""
+        letter = "w" if self.kind == "weight" else "b"
+        if self.index is None:
+            return symbol(letter.upper() if letter == "w" else letter, self.layer.number)
+        return symbol(letter, self.layer.number, [i + 1 for i in self.index])
+
+    @property
+    def parameter(self) -> Any:
+        """The ``Parameter`` of the layer this reference names."""
+        return getattr(self.layer.linear, self.kind)
+
+
+_TORCH_NAME = re.compile(r"^(?P<name>[\w.]+?)(?:\[(?P<index>[\d,\s]*)\])?$")
+_SEED_NAME = re.compile(r"^(?P<kind>[wWb])\^?(?P<layer>\d+)(?:_(?P<index>[\d,_]+))?$")
+
+
+def _seed_index(kind: str, text: str) -> tuple[int, ...]:
+    parts = [p for p in re.split(r"[,_]", text) if p]
+    if len(parts) == 1 and kind == "weight":
+        if len(text) != 2:
+            raise ValueError(
+                f"explain: weight alias index {text!r} is ambiguous; write w<l>_<k><j> with one digit each "
+                "(w1_21) or separate them (w1_12_3 or w1_12,3)"
+            )
+        parts = list(text)
+    return tuple(int(p) - 1 for p in parts)
+
+
+def all_names(layers: Sequence[Layer]) -> list[ParamRef]:
+    """Every element of every parameter, layer by layer (weights row by row, then biases)."""
+    refs = []
+    for layer in layers:
+        for kind in ("weight", "bias"):
+            parameter = getattr(layer.linear, kind)
+            if parameter is None:
+                continue
+            for index in _ndindex(parameter.shape):
+                refs.append(ParamRef(layer, kind, index))
+    return refs
+
+
+def _ndindex(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    indices: list[tuple[int, ...]] = [()]
+    for size in shape:
+        indices = [(*i, k) for i in indices for k in range(size)]
+    return indices
+
+
+def resolve(name: str, layers: Sequence[Layer]) -> ParamRef:
+    """The parameter (or element) that ``name`` names: ``"0.weight[1,0]"``, ``"w1_21"``, ``"b2_1"``, ``"W1"``.
+
+    Raises
+    ------
+    ValueError
+        If the name matches no parameter or the index is out of range; the message lists the names.
+    """
+    name = name.strip()
+    known = ", ".join(f"{layer.name}.weight" for layer in layers)
+    seed = _SEED_NAME.match(name)
+    if seed:
+        kind = "weight" if seed["kind"] in "wW" else "bias"
+        number = int(seed["layer"])
+        if not 1 <= number <= len(layers):
+            raise ValueError(f"explain: {name!r} names layer {number}, the model has layers 1..{len(layers)}")
+        layer = layers[number - 1]
+        index = None if seed["index"] is None else _seed_index(kind, seed["index"])
+    else:
+        torch = _TORCH_NAME.match(name)
+        by_name = {f"{layer.name}.{kind}": (layer, kind) for layer in layers for kind in ("weight", "bias")}
+        if not torch or torch["name"] not in by_name:
+            raise ValueError(
+                f"explain: no parameter {name!r}; name one as PyTorch does ({known}, with .bias, and an "
+                "optional index such as [1, 0]) or in the seed's notation (w1_21 = w¹₂₁, b2_1 = b²₁, W1)"
+            )
+        layer, kind = by_name[torch["name"]]
+        text = torch["index"]
+        index = None if text is None else tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+    parameter = getattr(layer.linear, kind)
+    if parameter is None:
+        raise ValueError(f"explain: layer {layer.number} ({layer.name}) has no bias (bias=False)")
+    if index is not None and (
+        len(index) != parameter.ndim or any(not 0 <= i < size for i, size in zip(index, parameter.shape))
+    ):
+        raise ValueError(
+            f"explain: index {tuple(index)} is outside {layer.name}.{kind} of shape {tuple(parameter.shape)} "
+            "(PyTorch indices start at 0, the seed's w1_21 indices at 1)"
+        )
+    return ParamRef(layer, kind, index)
