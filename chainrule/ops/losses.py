@@ -154,8 +154,8 @@ class HuberLoss(Function):
 LOG_FLOOR = -100.0
 """BCE clamps its logarithms at −100 (as PyTorch does), so h = 0 or 1 gives a finite loss."""
 
-BCE_EPSILON = 1e-12
-"""The floor of h(1 − h) in BCE's derivative, PyTorch's value."""
+BCE_EPSILON = 9.999999960041972e-13
+"""The floor of h(1 − h) in BCE's derivative: PyTorch's 1e-12, rounded to float32 as PyTorch does."""
 
 
 class BCELoss(Function):
