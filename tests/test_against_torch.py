@@ -5,6 +5,7 @@ The same weights and data go into both; losses and every gradient agree to 1e-9 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def twin_mlps(sizes: list[int], activation: str, seed: int) -> tuple[nn.Sequenti
     """The same MLP in chainrule and in PyTorch (float64), weights copied from chainrule's."""
     cr.manual_seed(seed)
     ours, theirs = [], []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layer = nn.Linear(n_in, n_out, dtype=cr.float64)
         twin = torch.nn.Linear(n_in, n_out, dtype=torch.float64)
         with torch.no_grad():

@@ -5,6 +5,8 @@ One line per case: ``(f, *input arrays)``; operands have shapes that broadcast.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import check_gradients
@@ -32,13 +34,16 @@ def probabilities(*shape):
 LABELS = np.array([2, 0, 3, 2, 1])
 CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 1.5])
 
-# Constants inside a case are bound as default arguments, so every evaluation sees the same ones.
+# Constants used inside cases are drawn once, so every evaluation of a case sees the same ones.
+LEFT_413, LEFT_23, RIGHT_43, RIGHT_22 = randn(4, 1, 3), randn(2, 3), randn(4, 3), randn(2, 2)
+MASK_34, MASK_23, BCE_WEIGHT = randn(3, 4) > 0, randn(2, 3) > 0, positive(2)
+
 CASES = {
     # arithmetic, with broadcasting and reflected forms
     "add": (lambda a, b: a + b, randn(2, 3, 4), randn(3, 1)),
     "add scalar-shaped": (lambda a, b: a + b, randn(2, 3), randn()),
     "radd number": (lambda a: 2.5 + a, randn(3, 2)),
-    "radd array": (lambda a, c=randn(4, 1, 3): c + a, randn(2, 3)),
+    "radd array": (lambda a: LEFT_413 + a, randn(2, 3)),
     "sub": (lambda a, b: a - b, randn(4, 1), randn(1, 5)),
     "rsub": (lambda a: 3.0 - a, randn(2, 2)),
     "mul": (lambda a, b: a * b, randn(2, 1, 4), randn(3, 4)),
@@ -60,7 +65,7 @@ CASES = {
     "matmul broadcast batch": (lambda a, b: a @ b, randn(3, 1, 2, 3), randn(2, 3, 2)),
     "matmul 1-D·batched": (lambda a, b: a @ b, randn(3), randn(2, 3, 4)),
     "matmul batched·1-D": (lambda a, b: a @ b, randn(2, 4, 3), randn(3)),
-    "rmatmul array": (lambda b, c=randn(2, 3): c @ b, randn(3, 2)),
+    "rmatmul array": (lambda b: LEFT_23 @ b, randn(3, 2)),
     # reductions
     "sum all": (lambda a: a.sum(), randn(2, 3, 4)),
     "sum axis": (lambda a: a.sum(axis=1), randn(2, 3, 4)),
@@ -96,14 +101,14 @@ CASES = {
     "clamp max": (lambda a: a.clamp(max=-0.1), randn(4, 5)),
     "identity": (lambda a: F.identity(a), randn(3)),
     # movement
-    "reshape": (lambda a, c=randn(4, 3): a.reshape(4, 3) * c, randn(2, 6)),
+    "reshape": (lambda a: a.reshape(4, 3) * RIGHT_43, randn(2, 6)),
     "reshape -1": (lambda a: a.reshape(-1), randn(2, 3, 2)),
     "view tuple": (lambda a: a.view((3, 4)), randn(2, 6)),
     "flatten": (lambda a: a.flatten(1), randn(2, 3, 2)),
     "transpose": (lambda a: a.transpose(), randn(2, 3, 4)),
     "transpose pair": (lambda a: a.transpose(0, 2), randn(2, 3, 4)),
     "transpose order": (lambda a: a.transpose((1, 0, 2)), randn(2, 3, 4)),
-    "T": (lambda a, c=randn(2, 2): a.T @ c, randn(2, 3)),
+    "T": (lambda a: a.T @ RIGHT_22, randn(2, 3)),
     "getitem int": (lambda a: a[1], randn(3, 4)),
     "getitem slices": (lambda a: a[:, 1:3], randn(3, 4)),
     "getitem step negative": (lambda a: a[::-2, -1], randn(5, 4)),
@@ -117,8 +122,8 @@ CASES = {
     "cat dim 1": (lambda a, b, c: cr.cat([a, b, c], dim=1), randn(2, 1), randn(2, 3), randn(2, 2)),
     "stack": (lambda a, b: cr.stack([a, b]), randn(2, 3), randn(2, 3)),
     "stack last": (lambda a, b, c: cr.stack([a, b, c], axis=-1), randn(3), randn(3), randn(3)),
-    "where": (lambda a, b, c=randn(3, 4) > 0: cr.where(c, a, b), randn(3, 4), randn(4)),
-    "where number": (lambda a, c=randn(2, 3) > 0: cr.where(c, a, 0.0), randn(2, 3)),
+    "where": (lambda a, b: cr.where(MASK_34, a, b), randn(3, 4), randn(4)),
+    "where number": (lambda a: cr.where(MASK_23, a, 0.0), randn(2, 3)),
     # fused layers
     "linear": (lambda x, w, b: F.linear(x, w, b), randn(5, 3), randn(2, 3), randn(2)),
     "linear no bias": (lambda x, w: F.linear(x, w), randn(5, 3), randn(4, 3)),
@@ -137,7 +142,7 @@ CASES = {
     "huber sum": (lambda h, y: F.huber_loss(h, y, "sum"), randn(4, 3) * 2, randn(4, 3)),
     "bce": (lambda h, y: F.binary_cross_entropy(h, y), probabilities(5, 2), probabilities(5, 2)),
     "bce weight none": (
-        lambda h, y, w=positive(2): F.binary_cross_entropy(h, y, weight=w, reduction="none"),
+        lambda h, y: F.binary_cross_entropy(h, y, weight=BCE_WEIGHT, reduction="none"),
         probabilities(5, 2),
         probabilities(5, 2),
     ),
@@ -170,6 +175,6 @@ def test_every_tensor_op_is_covered() -> None:
     """The table above names each differentiable method of Tensor at least once."""
     methods = ["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax"]
     methods += ["clip", "clamp", "sum", "mean", "max", "min", "reshape", "view", "flatten", "transpose"]
-    source = open(__file__, encoding="utf-8").read()
+    source = Path(__file__).read_text(encoding="utf-8")
     missing = [m for m in methods if f"a.{m}(" not in source]
     assert not missing
