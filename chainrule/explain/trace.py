@@ -121,7 +121,7 @@ def trace(model: nn.Module, loss_fn: Any, x: Any, y: Any) -> Trace:
         h.retain_grad()
         traces.append(LayerTrace(layer, inputs, z, h))
     loss = loss_fn(h, y)
-    if loss.size != 1:
+    if loss.size != 1 or getattr(loss_fn, "reduction", "mean") not in ("mean", "sum"):
         raise ValueError(
             f"explain: the loss has shape {tuple(loss.shape)}; use reduction='mean' or 'sum' so that it is one number"
         )

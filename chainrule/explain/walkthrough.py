@@ -364,7 +364,10 @@ class Explanation:
 
     def _network_blocks(self) -> list[render.Block]:
         widths = [f"{self.layers[0].linear.in_features} inputs"]
-        widths += [f"layer {layer.number}: {layer.units} {_activation_text(layer)}" for layer in self.layers]
+        widths += [
+            f"layer {layer.number}: {layer.units} {_activation_text(layer)} unit{'s' if layer.units > 1 else ''}"
+            for layer in self.layers
+        ]
         return [
             Paragraph("Network: " + " → ".join(widths)),
             Paragraph(f"Loss: {type(self.trace.loss_fn).__name__}, L = {_loss_formula(self.trace).text}"),
@@ -390,7 +393,7 @@ class Explanation:
             for k in range(layer.units):
                 terms = [_w(l, k, j) + " " + _h(l - 1, j) for j in range(layer.linear.in_features)]
                 values = [
-                    self._n(weight[k, j], True) + " × " + self._n(lt.inputs[0, j], True)
+                    product([self._n(weight[k, j], True), self._n(lt.inputs[0, j], True)])
                     for j in range(layer.linear.in_features)
                 ]
                 if bias is not None:
