@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("explain",)
+SUBCOMMANDS = ("explain", "gradcheck")
 """Names of the modules in ``chainrule.cli`` that each add one subcommand, in help order."""
 
 
