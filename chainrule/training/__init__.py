@@ -9,7 +9,7 @@ from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateSc
 from chainrule.training.history import History
 from chainrule.training.metrics import METRICS, accuracy, mae, mse, r2, rmse
 from chainrule.training.progress import EpochLines, ProgressBar
-from chainrule.training.trainer import ClassWeightedLoss, NonFiniteLossWarning, Trainer, fit
+from chainrule.training.trainer import ClassWeightedLoss, NonFiniteLossWarning, Trainer, fit, predict
 
 __all__ = [
     "METRICS",
@@ -26,6 +26,7 @@ __all__ = [
     "fit",
     "mae",
     "mse",
+    "predict",
     "r2",
     "rmse",
 ]

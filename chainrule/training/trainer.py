@@ -345,16 +345,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ inference
     def predict(self, x: Any, batch_size: int = EVAL_BATCH) -> Any:
-        """The model's outputs for ``x`` (evaluation mode, no graph), as one array."""
-        x = as_inputs(x, next(iter(self.model.parameters())).dtype)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with no_grad():
-                chunks = [self.model(Tensor(x[i : i + batch_size])).data for i in range(0, len(x), batch_size)]
-        finally:
-            self.model.train(was_training)
-        return backend.xp.concatenate(chunks) if chunks else backend.xp.empty((0,))
+        """The model's outputs for ``x``: :func:`predict` with this trainer's model."""
+        return predict(self.model, x, batch_size)
 
     def evaluate(self, x: Any, y: Any, batch_size: int = EVAL_BATCH) -> dict[str, float]:
         """``{"loss": …, metric: …}`` of the model on ``(x, y)``."""
@@ -378,6 +370,20 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.generator.bit_generator.state = state["generator"]
         self.history.load_state_dict(state["history"])
+
+
+def predict(model: Module, x: Any, batch_size: int = EVAL_BATCH) -> Any:
+    """The outputs of ``model`` for the rows of ``x``, as one array: evaluation mode (dropout off,
+    batch-norm running statistics), no graph, ``batch_size`` rows per forward pass."""
+    x = as_inputs(x, next(iter(model.parameters())).dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            chunks = [model(Tensor(x[i : i + batch_size])).data for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return backend.xp.concatenate(chunks) if chunks else backend.xp.empty((0,))
 
 
 def _check_pair(x_name: str, x: Any, y_name: str, y: Any) -> None:
