@@ -119,23 +119,24 @@ def sum_to_shape(grad: Any, shape: tuple) -> Any:
 def _topological_order(root: Any) -> list:
     """Non-leaf tensors reachable from ``root``, each after all of its parents.
 
-    Iterative depth-first search, so a chain of any length stays clear of the recursion limit.
+    Iterative depth-first search (so a chain of any length stays clear of the recursion limit):
+    each node is pushed once with an iterator over its parents and appended to the order when
+    that iterator is exhausted, i.e. after all of its parents.  Parents are visited last to first,
+    which fixes the order in which gradients reaching one tensor along several paths are added.
     """
     order: list = []
-    visited: set[int] = set()
-    stack: list = [(root, False)]
+    visited: set[int] = {id(root)}
+    stack: list = [(root, reversed(root._ctx.parents))]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._ctx.parents:
+        node, parents = stack[-1]
+        for parent in parents:
             if parent._ctx is not None and id(parent) not in visited:
-                stack.append((parent, False))
+                visited.add(id(parent))
+                stack.append((parent, reversed(parent._ctx.parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
     return order
 
 
@@ -170,10 +171,16 @@ def backward(root: Any, grad: Any) -> None:
             data = parent.data
             if parent_grad.shape != data.shape:
                 parent_grad = sum_to_shape(parent_grad, data.shape)
-            if parent_grad.dtype != data.dtype:
+            if parent_grad.dtype is not data.dtype and parent_grad.dtype != data.dtype:
                 parent_grad = parent_grad.astype(data.dtype)
-            if parent._ctx is None:
-                _accumulate_leaf(parent, parent_grad, upstream)
-            else:
+            if parent._ctx is not None:
                 key = id(parent)
                 pending[key] = parent_grad if key not in pending else pending[key] + parent_grad
+            elif parent.grad is not None:
+                parent.grad = parent.grad + parent_grad
+            else:
+                # A gradient passed straight through (``a + b`` hands ``grad`` to both) or a view
+                # of another array is copied, so that no two .grad arrays share memory.
+                parent.grad = (
+                    parent_grad.copy() if parent_grad is upstream or parent_grad.base is not None else parent_grad
+                )

@@ -182,7 +182,7 @@ class Tensor:
                     "it first (loss.sum().backward() or loss.mean().backward()) or pass "
                     f"gradient=, an array of shape {tuple(self.shape)} holding ∂L/∂tensor"
                 )
-            gradient = backend.xp.array(1, dtype=self.data.dtype)  # not ones_like: 5× cheaper
+            gradient = backend.xp.array(1, dtype=self.data.dtype).reshape(self.shape)  # ones_like costs 5×
         else:
             gradient = gradient.data if isinstance(gradient, Tensor) else gradient
             gradient = backend.xp.asarray(gradient, dtype=self.dtype)

@@ -35,9 +35,9 @@ class Linear(Function):
         if x.ndim == 1:
             grad_w = grad[:, None] * x[None, :]
             grad_b = grad
-        else:
-            grad_rows = grad.reshape(-1, grad.shape[-1])
-            grad_w = grad_rows.T @ x.reshape(-1, x.shape[-1])
+        else:  # Gᵀ x reads G through a transposed view: BLAS takes it as is, with no copy
+            grad_rows = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+            grad_w = grad_rows.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
             grad_b = grad_rows.sum(axis=0) if len(parents) == 3 else None
         if len(parents) == 2:
             return grad_x, grad_w
