@@ -15,6 +15,9 @@ is plain JSON), so ``predict`` on raw rows applies exactly the same transform:
 Missing cells (empty or NaN) are an error naming the column and row unless ``impute`` is
 ``"mean"``, ``"median"`` or ``"most_frequent"`` (text features always take the most frequent
 category); the target is never imputed. Infinity is always an error.
+
+Tables, categories and class labels live in host NumPy memory (text columns are ``object``
+arrays, which only NumPy holds); the numeric transform itself goes through ``backend.xp``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Randomness comes from :func:`chainrule.backend.generator`: an int seed, a NumPy ``Generator``,
 or None for the global generator that :func:`chainrule.manual_seed` sets, so one seed makes a
-whole run repeatable.
+whole run repeatable. Row indices and labels are host NumPy arrays (labels may be text).
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ class DataLoader:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        """One epoch: ``(a[rows], b[rows], …)`` per batch, in a fresh order when shuffling."""
         if not self.shuffle:
             stop = self.n - self.n % self.batch_size if self.drop_last else self.n
             for start in range(0, stop, self.batch_size):
