@@ -92,7 +92,7 @@ def cross_entropy(logits: Tensor, target: Any, weight: Any = None, reduction: st
     """Softmax cross-entropy of ``logits`` (N, C) against integer labels (N,)."""
     check_reduction(reduction)
     target = _as_tensor(target)
-    weight = weight.data if isinstance(weight, Tensor) else weight
+    weight = _weight_array(weight, logits)
     return apply_op(losses.CrossEntropyLoss, (logits, target), weight=weight, reduction=reduction)
 
 

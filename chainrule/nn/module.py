@@ -148,10 +148,14 @@ class Module:
     def state_dict(self) -> dict[str, Any]:
         """Name → array for every parameter and buffer.
 
-        The arrays are the module's own (not copies), as in PyTorch; copy them to keep a snapshot.
+        Ordered as PyTorch's: module by module, each one's parameters then its buffers.  The arrays
+        are the module's own (not copies), as in PyTorch; copy them to keep a snapshot.
         """
-        state = {name: parameter.data for name, parameter in self.named_parameters()}
-        state.update(self.named_buffers())
+        state = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            state.update({prefix + name: parameter.data for name, parameter in module._parameters.items()})
+            state.update({prefix + name: getattr(module, name) for name in module._buffers})
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
