@@ -9,12 +9,19 @@ printed at the end:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import chainrule as cr
+
+# In CI (CI=true) hypothesis draws the same examples every run, so a run's result is reproducible.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 LARGEST: dict[str, float] = {}
 """Kind of comparison → the largest relative difference seen in this process."""

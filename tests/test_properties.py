@@ -17,6 +17,7 @@ import chainrule as cr
 
 SETTINGS = settings(max_examples=40, deadline=None)
 values = st.floats(-3, 3, allow_nan=False, width=64)
+spaced_values = st.integers(-300, 300).map(lambda k: k / 100)
 
 
 def sum_back(gradient: np.ndarray, shape: tuple) -> np.ndarray:
@@ -61,9 +62,13 @@ def test_broadcast_gradients_have_operand_shapes_and_sum_the_broadcast_gradient(
 
 @st.composite
 def array_and_axes(draw):
-    """A float64 array (distinct values: no ties) and a reduction axis spec: None, an int or a tuple."""
+    """A float64 array and a reduction axis spec: None, an int or a tuple.
+
+    Values are distinct multiples of 0.01, so max and min have no ties, nor near-ties that a finite
+    difference step would cross.
+    """
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
-    array = draw(hnp.arrays(np.float64, shape, elements=values, unique=True))
+    array = draw(hnp.arrays(np.float64, shape, elements=spaced_values, unique=True))
     ndim = len(shape)
     axis = draw(
         st.one_of(
@@ -83,7 +88,7 @@ def test_reductions_match_numpy_in_value_and_gradient(data, name, keepdims) -> N
     out = getattr(x, name)(axis=axis, keepdims=keepdims)
     expected = getattr(np, {"max": "amax", "min": "amin"}.get(name, name))(array, axis=axis, keepdims=keepdims)
     assert out.shape == expected.shape
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-13, atol=1e-12)
     out.backward(np.ones(out.shape))
     full = np.broadcast_to(
         getattr(np, name if name in ("sum", "mean") else "a" + name)(array, axis=axis, keepdims=True), array.shape
