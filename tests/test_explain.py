@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -22,7 +23,7 @@ def _seed_explanation(param=None, lr=0.2):
 
 def test_seed_001_forward_pass_and_loss():
     e = _seed_explanation()
-    (z1, h1), (z2, h2) = e.forward
+    (z1, h1), (_, h2) = e.forward
     np.testing.assert_allclose(z1[0], [-0.063, -0.306], atol=1e-12)
     np.testing.assert_allclose(h1[0], [0.48426, 0.42409], atol=5e-6)
     assert h2[0, 0] == pytest.approx(0.63009, abs=5e-6)
@@ -79,7 +80,7 @@ def test_seed_001_slips_found_by_comparing_with_the_engine():
 def _random_mlp(widths, activations, seed, bias=True):
     chainrule.manual_seed(seed)
     modules = []
-    for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         modules.append(nn.Linear(n_in, n_out, bias=bias, dtype="float64"))
         if i < len(activations) and activations[i] is not None:
             modules.append(activations[i]())
@@ -190,7 +191,7 @@ def test_parameter_names_and_aliases():
         resolve("4.weight", layers)
     with pytest.raises(ValueError, match="outside"):
         resolve("w1_31", layers)
-    with pytest.raises(ValueError, match="layers 1..2"):
+    with pytest.raises(ValueError, match=r"layers 1\.\.2"):
         resolve("w3_11", layers)
 
 

@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "explain",
         help="the chain-rule walk-through of one gradient step, every number shown",
-        description="Forward pass, backward pass (δ), every gradient by the chain rule, the update and the loss after it.",
+        description="Forward pass, backward pass (δ), every gradient by the chain rule, the update, the loss after it.",
     )
     add_model_arguments(parser)
     parser.add_argument("--param", help="one parameter: 0.weight[1,0], w1_21 (seed notation), b2_1, W1")

@@ -107,11 +107,11 @@ def engine_values(explanation: Explanation) -> dict[str, float]:
     t = explanation.trace
     values = {f"x{j + 1}": float(t.x.data[0, j]) for j in range(t.x.shape[1])}
     for lt in t.layers:
-        l = lt.layer.number
+        ell = lt.layer.number
         for k in range(lt.layer.units):
-            values[f"h{l}_{k + 1}"] = float(lt.h.data[0, k])
-            values[f"dL/dh{l}_{k + 1}"] = float(lt.grad_h[0, k])
-            values[f"dh{l}_{k + 1}/dz{l}_{k + 1}"] = float(lt.derivative[0, k])
+            values[f"h{ell}_{k + 1}"] = float(lt.h.data[0, k])
+            values[f"dL/dh{ell}_{k + 1}"] = float(lt.grad_h[0, k])
+            values[f"dh{ell}_{k + 1}/dz{ell}_{k + 1}"] = float(lt.derivative[0, k])
     gradients = explanation.gradients
     for ref in all_names(explanation.layers):
         values[ref.seed_name] = float(ref.parameter.data[ref.index])

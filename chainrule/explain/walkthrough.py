@@ -1,6 +1,6 @@
 r"""``chainrule.explain``: the chain-rule walk-through of one gradient-descent step, with the numbers.
 
-For layers l = 1..L with zˡ = Wˡ hˡ⁻¹ + bˡ, hˡ = f(zˡ) and h⁰ = x, backpropagation is
+For layers ell = 1..L with zˡ = Wˡ hˡ⁻¹ + bˡ, hˡ = f(zˡ) and h⁰ = x, backpropagation is
 
     δᴸ = ∂L/∂hᴸ ⊙ f′(zᴸ),   δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ),   ∂L/∂Wˡ = δˡ (hˡ⁻¹)ᵀ,   ∂L/∂bˡ = δˡ,
 
@@ -139,7 +139,7 @@ def _loss_formula(trace: Trace) -> Math:
     """The loss as a formula of the outputs hᴸ and targets y."""
     last = len(trace.layers)
     hs, ys = _h(last, None), symbol("y")
-    reduction, count = _loss_scale(trace)
+    _, count = _loss_scale(trace)
     over = "" if count == 1 else f"(1/{count}) "
     over_latex = "" if count == 1 else rf"\frac{{1}}{{{count}}} "
     loss_fn = trace.loss_fn
@@ -295,33 +295,33 @@ class Explanation:
 
     def _third_factor(self, ref: ParamRef, t: Trace, n: int = 0) -> Factor:
         """∂zˡ_k/∂wˡ_kj = hˡ⁻¹_j (x_j in layer 1), or ∂zˡ_k/∂bˡ_k = 1."""
-        l, k = ref.layer.number, ref.index[0]
+        ell, k = ref.layer.number, ref.index[0]
         if ref.kind == "bias":
-            return Factor(partial(_z(l, k), ref.symbol), None, 1.0)
+            return Factor(partial(_z(ell, k), ref.symbol), None, 1.0)
         j = ref.index[1]
-        return Factor(partial(_z(l, k), ref.symbol), _h(l - 1, j), float(t.layers[l - 1].inputs[n, j]))
+        return Factor(partial(_z(ell, k), ref.symbol), _h(ell - 1, j), float(t.layers[ell - 1].inputs[n, j]))
 
     def _chain(self, ref: ParamRef) -> list[Factor]:
-        l, k = ref.layer.number, ref.index[0]
-        lt = self.trace.layers[l - 1]
+        ell, k = ref.layer.number, ref.index[0]
+        lt = self.trace.layers[ell - 1]
         return [
-            Factor(partial(L, _h(l, k)), None, float(lt.grad_h[0, k])),
-            Factor(partial(_h(l, k), _z(l, k)), None, float(lt.derivative[0, k])),
+            Factor(partial(L, _h(ell, k)), None, float(lt.grad_h[0, k])),
+            Factor(partial(_h(ell, k), _z(ell, k)), None, float(lt.derivative[0, k])),
             self._third_factor(ref, self.trace),
         ]
 
     def _path(self, ref: ParamRef) -> list[Factor] | None:
-        l, k = ref.layer.number, ref.index[0]
+        ell, k = ref.layer.number, ref.index[0]
         top = len(self.layers)
-        if l == top or any(layer.units != 1 for layer in self.layers[l:]):
+        if ell == top or any(layer.units != 1 for layer in self.layers[ell:]):
             return None
         last = self.trace.layers[-1]
         factors = [
             Factor(partial(L, _h(top, 0)), None, float(last.grad_h[0, 0])),
             Factor(partial(_h(top, 0), _z(top, 0)), None, float(last.derivative[0, 0])),
         ]
-        for m in range(top, l, -1):
-            below = k if m - 1 == l else 0
+        for m in range(top, ell, -1):
+            below = k if m - 1 == ell else 0
             weight = float(self.layers[m - 1].linear.weight.data[0, below])
             factors.append(Factor(partial(_z(m, 0), _h(m - 1, below)), _w(m, 0, below), weight))
             derivative = float(self.trace.layers[m - 2].derivative[0, below])
@@ -383,37 +383,39 @@ class Explanation:
         blocks.append(Equation([symbol("x"), array(x, self.decimals)]))
         blocks.append(Equation([symbol("y"), array(y, self.decimals)]))
         for lt in self.trace.layers:
-            layer, l = lt.layer, lt.layer.number
+            layer, ell = lt.layer, lt.layer.number
             if max(layer.units, layer.linear.in_features) > SMALL_WIDTH:
-                blocks.append(Equation([_z(l), raw(f"W{l} {_h(l - 1).text} + b{l}"), self._vector(lt.z.data[0])]))
-                blocks.append(Equation([_h(l), raw(f"f({_z(l).text})"), self._vector(lt.h.data[0])]))
+                blocks.append(
+                    Equation([_z(ell), raw(f"W{ell} {_h(ell - 1).text} + b{ell}"), self._vector(lt.z.data[0])])
+                )
+                blocks.append(Equation([_h(ell), raw(f"f({_z(ell).text})"), self._vector(lt.h.data[0])]))
                 continue
             weight = layer.linear.weight.data
             bias = layer.linear.bias
             for k in range(layer.units):
-                terms = [_w(l, k, j) + " " + _h(l - 1, j) for j in range(layer.linear.in_features)]
+                terms = [_w(ell, k, j) + " " + _h(ell - 1, j) for j in range(layer.linear.in_features)]
                 values = [
                     product([self._n(weight[k, j], True), self._n(lt.inputs[0, j], True)])
                     for j in range(layer.linear.in_features)
                 ]
                 if bias is not None:
-                    terms.append(_b(l, k))
+                    terms.append(_b(ell, k))
                     values.append(self._n(bias.data[k], True))
-                blocks.append(Equation([_z(l, k), join(terms, " + "), join(values, " + "), self._n(lt.z.data[0, k])]))
+                blocks.append(Equation([_z(ell, k), join(terms, " + "), join(values, " + "), self._n(lt.z.data[0, k])]))
                 name = layer.activation_name
                 if name == "linear":
-                    blocks.append(Equation([_h(l, k), _z(l, k), self._n(lt.h.data[0, k])], "linear"))
+                    blocks.append(Equation([_h(ell, k), _z(ell, k), self._n(lt.h.data[0, k])], "linear"))
                 else:
                     symbol_ = _ACTIVATION_FORMS[name][0]
                     blocks.append(
                         Equation(
                             [
-                                _h(l, k),
+                                _h(ell, k),
                                 raw(
-                                    f"{symbol_}({_z(l, k).text})",
-                                    rf"\mathrm{{{symbol_}}}({_z(l, k).latex})"
+                                    f"{symbol_}({_z(ell, k).text})",
+                                    rf"\mathrm{{{symbol_}}}({_z(ell, k).latex})"
                                     if name != "sigmoid"
-                                    else rf"\sigma({_z(l, k).latex})",
+                                    else rf"\sigma({_z(ell, k).latex})",
                                 ),
                                 self._n(lt.h.data[0, k]),
                             ]
@@ -450,23 +452,23 @@ class Explanation:
         blocks: list[render.Block] = [Heading("Backward pass: the errors δˡ_k = ∂L/∂zˡ_k")]
         top = len(self.layers)
         for lt in reversed(self.trace.layers):
-            layer, l = lt.layer, lt.layer.number
+            layer, ell = lt.layer, lt.layer.number
             for k in range(layer.units):
-                if l == top:
+                if ell == top:
                     blocks.append(Equation(_loss_derivative_parts(self.trace, k, self.decimals)))
                 else:
-                    above = self.trace.layers[l]
+                    above = self.trace.layers[ell]
                     units = range(above.layer.units)
                     weight = above.layer.linear.weight.data
                     blocks.append(
                         Equation(
                             [
-                                partial(L, _h(l, k)),
+                                partial(L, _h(ell, k)),
                                 raw(
-                                    f"Σ_m δ{_sup(l + 1)}_m w{_sup(l + 1)}_m{k + 1}",
-                                    rf"\sum_m \delta^{{{l + 1}}}_m w^{{{l + 1}}}_{{m{k + 1}}}",
+                                    f"Σ_m δ{_sup(ell + 1)}_m w{_sup(ell + 1)}_m{k + 1}",
+                                    rf"\sum_m \delta^{{{ell + 1}}}_m w^{{{ell + 1}}}_{{m{k + 1}}}",
                                 ),
-                                join([symbol("δ", l + 1, (m + 1,)) + " " + _w(l + 1, m, k) for m in units], " + "),
+                                join([symbol("δ", ell + 1, (m + 1,)) + " " + _w(ell + 1, m, k) for m in units], " + "),
                                 join(
                                     [
                                         self._n(above.delta[0, m], True) + " × " + self._n(weight[m, k], True)
@@ -493,8 +495,8 @@ class Explanation:
                 blocks.append(
                     Equation(
                         [
-                            symbol("δ", l, (k + 1,)),
-                            product([partial(L, _h(l, k)), partial(_h(l, k), _z(l, k))], "·"),
+                            symbol("δ", ell, (k + 1,)),
+                            product([partial(L, _h(ell, k)), partial(_h(ell, k), _z(ell, k))], "·"),
                             product([self._n(lt.grad_h[0, k], True), self._n(lt.derivative[0, k], True)]),
                             self._n(lt.delta[0, k]),
                         ]
@@ -577,7 +579,7 @@ class Explanation:
         blocks: list[render.Block] = [Heading("Gradients, by the chain rule")]
         refs = self._refs()
         if not refs:
-            return blocks + [Paragraph("Name a parameter (param='0.weight[0, 0]' or 'w1_11') for its derivation.")]
+            return [*blocks, Paragraph("Name a parameter (param='0.weight[0, 0]' or 'w1_11') for its derivation.")]
         for ref in refs:
             chain = self.chain if ref == self.param else self._chain(ref)
             path = self.path if ref == self.param else self._path(ref)
@@ -625,15 +627,15 @@ class Explanation:
                         self._n(per_sample[n]),
                     ]
                 )
-            l, k = ref.layer.number, ref.index[0]
+            ell, k = ref.layer.number, ref.index[0]
             blocks.append(Paragraph(f"{partial(L, ref.symbol).text}   ({ref.name}, seed name {ref.seed_name})"))
             blocks.append(
                 Table(
                     [
                         "n",
-                        partial(symbol("ℓ_n"), _h(l, k)).text,
-                        partial(_h(l, k), _z(l, k)).text,
-                        partial(_z(l, k), ref.symbol).text,
+                        partial(symbol("ℓ_n"), _h(ell, k)).text,
+                        partial(_h(ell, k), _z(ell, k)).text,
+                        partial(_z(ell, k), ref.symbol).text,
                         partial(symbol("ℓ_n"), ref.symbol).text,
                     ],
                     rows,
@@ -666,7 +668,8 @@ class Explanation:
             Paragraph(
                 "δᴸ = ∂L/∂hᴸ ⊙ f′(zᴸ),  δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(zˡ),  ∂L/∂Wˡ = δˡ (hˡ⁻¹)ᵀ,  ∂L/∂bˡ = δˡ"
                 if one
-                else "Rows are samples: Δᴸ = ∂L/∂Hᴸ ⊙ f′(Zᴸ),  Δˡ = (Δˡ⁺¹ Wˡ⁺¹) ⊙ f′(Zˡ),  ∂L/∂Wˡ = (Δˡ)ᵀ Hˡ⁻¹,  ∂L/∂bˡ = Σ_n Δˡ_n"
+                else "Rows are samples: Δᴸ = ∂L/∂Hᴸ ⊙ f′(Zᴸ),  Δˡ = (Δˡ⁺¹ Wˡ⁺¹) ⊙ f′(Zˡ),  "
+                "∂L/∂Wˡ = (Δˡ)ᵀ Hˡ⁻¹,  ∂L/∂bˡ = Σ_n Δˡ_n"
             )
         )
         top = len(self.layers)
@@ -680,17 +683,17 @@ class Explanation:
             )
 
         for lt in reversed(self.trace.layers):
-            l = lt.layer.number
-            d = symbol("δ" if one else "Δ", l)
-            fprime = raw(f"f′({_z(l).text})", rf"f'({_z(l).latex})")
-            if l == top:
+            ell = lt.layer.number
+            d = symbol("δ" if one else "Δ", ell)
+            fprime = raw(f"f′({_z(ell).text})", rf"f'({_z(ell).latex})")
+            if ell == top:
                 blocks.append(
                     Equation(
                         [
                             d,
                             raw(
-                                f"{partial(L, _h(l)).text} ⊙ {fprime.text}",
-                                rf"{partial(L, _h(l)).latex} \odot {fprime.latex}",
+                                f"{partial(L, _h(ell)).text} ⊙ {fprime.text}",
+                                rf"{partial(L, _h(ell)).latex} \odot {fprime.latex}",
                             ),
                             raw(
                                 f"{show(lt.grad_h).text} ⊙ {show(lt.derivative).text}",
@@ -701,15 +704,15 @@ class Explanation:
                     )
                 )
             else:
-                back = f"(W{_sup(l + 1)})ᵀ δ{_sup(l + 1)}" if one else f"Δ{_sup(l + 1)} W{_sup(l + 1)}"
-                blocks.append(Equation([partial(L, _h(l)), raw(back), show(lt.grad_h)]))
+                back = f"(W{_sup(ell + 1)})ᵀ δ{_sup(ell + 1)}" if one else f"Δ{_sup(ell + 1)} W{_sup(ell + 1)}"
+                blocks.append(Equation([partial(L, _h(ell)), raw(back), show(lt.grad_h)]))
                 blocks.append(
                     Equation(
                         [
                             d,
                             raw(
-                                f"{partial(L, _h(l)).text} ⊙ {fprime.text}",
-                                rf"{partial(L, _h(l)).latex} \odot {fprime.latex}",
+                                f"{partial(L, _h(ell)).text} ⊙ {fprime.text}",
+                                rf"{partial(L, _h(ell)).latex} \odot {fprime.latex}",
                             ),
                             raw(
                                 f"{show(lt.grad_h).text} ⊙ {show(lt.derivative).text}",
@@ -720,12 +723,16 @@ class Explanation:
                     )
                 )
             grad_w = lt.layer.linear.weight.grad
-            previous = _h(l - 1) if l > 1 else symbol("x")
-            form = f"δ{_sup(l)} ({previous.text})ᵀ" if one else f"(Δ{_sup(l)})ᵀ {'X' if l == 1 else 'H' + _sup(l - 1)}"
+            previous = _h(ell - 1) if ell > 1 else symbol("x")
+            form = (
+                f"δ{_sup(ell)} ({previous.text})ᵀ"
+                if one
+                else f"(Δ{_sup(ell)})ᵀ {'X' if ell == 1 else 'H' + _sup(ell - 1)}"
+            )
             blocks.append(
                 Equation(
                     [
-                        partial(L, symbol("W", l)),
+                        partial(L, symbol("W", ell)),
                         raw(form),
                         array(grad_w, self.decimals)
                         if grad_w.size <= SMALL_ARRAY
@@ -738,8 +745,8 @@ class Explanation:
                 blocks.append(
                     Equation(
                         [
-                            partial(L, symbol("b", l)),
-                            raw(f"δ{_sup(l)}" if one else f"Σ_n Δ{_sup(l)}_n"),
+                            partial(L, symbol("b", ell)),
+                            raw(f"δ{_sup(ell)}" if one else f"Σ_n Δ{_sup(ell)}_n"),
                             self._vector(grad_b),
                         ]
                     )
