@@ -56,7 +56,7 @@ class ProgressBar(Callback):
         self.bar = self.tqdm(
             total=self.samples,
             unit=" samples",
-            unit_scale=True,
+            unit_scale=self.samples >= 10_000,
             desc=f"epoch {logs['epoch']}/{self.epochs}",
             file=self.stream or sys.stdout,
             dynamic_ncols=True,
