@@ -52,7 +52,8 @@ def _safetensors() -> Any:
     return safetensors
 
 
-def _checksum(tensors: dict[str, numpy.ndarray]) -> str:
+def checksum(tensors: dict[str, numpy.ndarray]) -> str:
+    """``sha256:<hex>`` over every tensor's name, dtype, shape and bytes, in name order."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         array = numpy.ascontiguousarray(tensors[name])
@@ -125,7 +126,7 @@ def save(
     from chainrule import __version__
 
     text.update(format=FORMAT, format_version=FORMAT_VERSION, chainrule_version=__version__)
-    text["checksum"] = _checksum(tensors)
+    text["checksum"] = checksum(tensors)
     return atomic_write_bytes(path, safetensors.numpy.save(tensors, metadata=text))
 
 
@@ -237,7 +238,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
             f"{path} has checkpoint format version {metadata.get('format_version')!r}; this chainrule "
             f"reads version {FORMAT_VERSION}; upgrade chainrule"
         )
-    if metadata.get("checksum") != _checksum(tensors):
+    if metadata.get("checksum") != checksum(tensors):
         raise ValueError(f"{path} is corrupt: its tensors do not match the checksum stored when it was saved")
     fields = {}
     for name in _JSON_FIELDS:
