@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.data import read_csv
 
     if (args.data is None) == (args.dataset is None):
-        raise UsageError("give either a CSV file (chainrule evaluate MODEL DATA.csv) or --dataset NAME, not both")
+        which = "both a CSV file and --dataset" if args.data else "no data"
+        raise UsageError(f"{which}: give a CSV file (chainrule evaluate MODEL DATA.csv) or --dataset NAME")
     checkpoint = io.load(args.model)
     preprocessor = checkpoint.preprocessor
     if preprocessor is None or preprocessor.target is None:

@@ -16,6 +16,7 @@ DEFAULTS = {
     "activation": "relu",
     "optimizer": "adam",
     "lr": 1e-3,
+    "schedule": "cosine",
     "epochs": 50,
     "batch_size": 32,
     "validation_split": 0.0,
@@ -47,6 +48,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--loss", choices=losses, help="default: mse (regression), cross-entropy (classification)")
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=DEFAULTS["optimizer"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default 0.001)")
+    parser.add_argument(
+        "--schedule",
+        choices=("cosine", "constant"),
+        default=DEFAULTS["schedule"],
+        help="learning rate over the epochs: cosine annealing from --lr to 0 (default), or constant",
+    )
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="1 = per-sample SGD")
     parser.add_argument("--validation-split", type=float, default=DEFAULTS["validation_split"], metavar="F")
@@ -64,13 +71,14 @@ def parse_hidden(text: str) -> list[int]:
         return []
     parts = [part.strip() for part in text.split(",")]
     if not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise UsageError(f"--hidden must be positive integers separated by commas, such as 16,8; got {text!r}")
+        raise UsageError(f"--hidden {text!r} is not positive integers separated by commas; write e.g. --hidden 16,8")
     return [int(part) for part in parts]
 
 
 def _check_arguments(args: argparse.Namespace) -> list[int]:
     if (args.data is None) == (args.dataset is None):
-        raise UsageError("give either a CSV file (chainrule train DATA.csv --target COL) or --dataset NAME, not both")
+        which = "both a CSV file and --dataset" if args.data else "no data"
+        raise UsageError(f"{which}: give a CSV file (chainrule train DATA.csv --target COL) or --dataset NAME")
     if args.data is not None and args.target is None:
         raise UsageError("--target COL is needed with a CSV file: name the column to predict")
     if not (math.isfinite(args.lr) and args.lr > 0):
@@ -125,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     from chainrule import io
     from chainrule.cli.common import build_model
     from chainrule.data import train_test_split
-    from chainrule.training import EarlyStopping, NonFiniteLossWarning, Trainer
+    from chainrule.optim.lr_scheduler import CosineAnnealingLR
+    from chainrule.training import EarlyStopping, LearningRateScheduler, NonFiniteLossWarning, Trainer
 
     preprocessor, train_table, test_table = _tables(args)
     x = preprocessor.fit_transform(train_table)
@@ -147,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     metric = "accuracy" if task == "classification" else "r2"  # R² does not depend on the target's scale
     trainer = Trainer(model, loss_fn, optimizer, metrics=[metric], seed=args.seed)
     callbacks = []
+    if args.schedule == "cosine":
+        callbacks.append(LearningRateScheduler(CosineAnnealingLR(optimizer, T_max=args.epochs)))
     if args.early_stopping:
         callbacks.append(EarlyStopping("val_loss", patience=args.early_stopping, restore_best_weights=True))
     with warnings.catch_warnings():
@@ -178,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         "loss": loss_name,
         "optimizer": args.optimizer,
         "lr": args.lr,
+        "schedule": args.schedule,
         "epochs": args.epochs,
         "epochs_run": trainer.epoch,
         "batch_size": args.batch_size,
