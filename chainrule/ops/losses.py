@@ -86,19 +86,22 @@ class CrossEntropyLoss(Function):
         self.single, self.reduction, self.rows, self.target = single, reduction, rows, target1
         self.log_probs = log_softmax(logits2, axis=1)
         self.weights = None if weight is None else weight[target1]
-        losses = -self.log_probs[rows, target1]
-        if self.weights is not None:
-            losses = losses * self.weights
+        picked = self.log_probs[rows, target1]
         self.denominator = target1.shape[0] if self.weights is None else self.weights.sum()
+        if self.weights is None and reduction != "none":  # Σ(−ℓ) = −Σℓ exactly: one array op fewer
+            total = -picked.sum()
+            return total / self.denominator if reduction == "mean" else total
+        losses = -picked if self.weights is None else -picked * self.weights
         out = losses.sum() / self.denominator if reduction == "mean" else _reduce(losses, reduction)
         return out.reshape(()) if single and reduction == "none" else out
 
     def backward(self, grad):
         grad_z = backend.xp.exp(self.log_probs)
         grad_z[self.rows, self.target] -= 1
-        per_row = grad if self.reduction != "mean" else grad / self.denominator
         if self.reduction == "none":
-            per_row = per_row.reshape(-1)
+            per_row = grad.reshape(-1)
+        else:  # one number, as a Python float (see _scale): the same value, no 0-d array arithmetic
+            per_row = float(grad) / float(self.denominator) if self.reduction == "mean" else float(grad)
         if self.weights is not None:
             per_row = per_row * self.weights
         grad_z *= per_row[:, None] if getattr(per_row, "ndim", 0) else per_row

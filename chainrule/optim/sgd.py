@@ -74,6 +74,7 @@ class SGD(Optimizer):
                         buffer = state["momentum_buffer"] = grad.copy()
                     else:
                         buffer *= momentum
-                        buffer += (1 - group["dampening"]) * grad
+                        dampening = group["dampening"]
+                        buffer += (1 - dampening) * grad if dampening else grad
                     grad = grad + momentum * buffer if group["nesterov"] else buffer
                 p.data -= lr * grad
