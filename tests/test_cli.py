@@ -87,6 +87,15 @@ def test_train_on_a_dataset_classification_is_inferred_and_scored(tmp_path):
     assert listing.returncode == 0 and "portland-housing" in listing.stdout and "mnist" in listing.stdout
 
 
+def test_plot_flag_saves_the_training_plots(tmp_path):
+    plots = tmp_path / "plots"
+    result = chainrule("train", "--dataset", "iris", "--save", tmp_path / "m.safetensors", "--epochs", "2",
+                       "--plot", plots, "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in plots.iterdir()) == ["gradient_norms.png", "history.png", "network.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in plots.iterdir())
+
+
 def test_same_seed_same_model_file(tmp_path, workspace):
     args = ("train", workspace / "houses.csv", "--target", "price", "--hidden", "4", "--epochs", "3", "--quiet")
     chainrule(*args, "--save", tmp_path / "a.safetensors")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 from chainrule.cli import UsageError
@@ -62,6 +63,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seeds weights, shuffling and splits")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--plot", metavar="DIR", help="also save plots of the run (loss curves, weights, gradients) in DIR"
+    )
     parser.set_defaults(run=run)
 
 
@@ -125,10 +129,27 @@ def _loss(task: str, name: str | None) -> Any:
     return name, classes[name]()
 
 
+def _plot(history: Any, directory: str, model: Any, health: Any, quiet: bool) -> None:
+    """Save the run's plots with ``chainrule.plots`` (needs matplotlib)."""
+    try:
+        from chainrule.plots import save_training_plots
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'chainrule[plots]' (the model was saved)") from None
+    Path(directory).mkdir(exist_ok=True)
+    paths = save_training_plots(history, directory, model=model, health=health)
+    if not quiet:
+        print("plots: " + ", ".join(str(path) for path in paths))
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; returns 0."""
     hidden = _check_arguments(args)
     save_path = check_output_path(args.save, "--save")
+    if args.plot:  # a folder that exists or can be made
+        plots = Path(args.plot)
+        if plots.exists() and not plots.is_dir():
+            raise UsageError(f"--plot {plots} is a file; give a folder for the plots")
+        check_output_path(str(plots / "history.png") if plots.is_dir() else str(plots), "--plot")
     import chainrule
     from chainrule import io
     from chainrule.cli.common import build_model
@@ -156,6 +177,12 @@ def run(args: argparse.Namespace) -> int:
     metric = "accuracy" if task == "classification" else "r2"  # R² does not depend on the target's scale
     trainer = Trainer(model, loss_fn, optimizer, metrics=[metric], seed=args.seed)
     callbacks = []
+    health = None
+    if args.plot:
+        from chainrule.explain.health import HealthMonitor
+
+        health = HealthMonitor(warn=False)
+        callbacks.append(health)
     if args.schedule == "cosine":
         callbacks.append(LearningRateScheduler(CosineAnnealingLR(optimizer, T_max=args.epochs)))
     if args.early_stopping:
@@ -213,4 +240,6 @@ def run(args: argparse.Namespace) -> int:
         for part, scores in metrics.items():
             print(f"{part}: {format_scores(scores)}")
         print(f"saved {save_path} ({sum(p.size for p in model.parameters())} parameters)")
+    if args.plot:
+        _plot(history, args.plot, model, health, args.quiet)
     return 0
