@@ -1,13 +1,19 @@
 """``chainrule explain``: the chain-rule walk-through of one step, for seed 001 or a saved model.
 
-chainrule explain --example house-price
-chainrule explain MODEL.safetensors --input "0.5, -1.2" --target 1 [--param w1_21] [--lr 0.1]
-    [--loss mse] [--format text|markdown|html]
+    chainrule explain --example house-price
+    chainrule explain MODEL.safetensors --input "1650, 3" --target 300000 [--param w1_21] [--lr 0.1]
+        [--loss mse] [--format text|markdown|html]
+
+For a model saved with its preprocessing (``chainrule train --save``), ``--input`` takes the raw
+feature values as in the CSV, in the model's input column order, and ``--target`` the target in
+its own units (or a class label); both are encoded with the saved preprocessing, and the
+walk-through, in the standardised units the network sees, starts by showing that encoding.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
 from chainrule import nn
@@ -19,6 +25,8 @@ LOSSES = {
     "sse": nn.SumSquaredErrorLoss,
     "cross-entropy": nn.CrossEntropyLoss,
     "bce": nn.BCEWithLogitsLoss,
+    "l1": nn.L1Loss,
+    "huber": nn.HuberLoss,
 }
 """``--loss`` names → loss classes (the class names, e.g. ``MSELoss``, are accepted too)."""
 
@@ -43,31 +51,83 @@ def parse_numbers(text: str, option: str) -> list[float]:
     return values
 
 
-def model_problem(args: argparse.Namespace, command: str) -> tuple[Any, Any, Any, Any, float | None]:
-    """(model, loss_fn, x, y, lr) from ``--example`` or from a checkpoint with ``--input``/``--target``."""
+def parse_rows(text: str) -> list[list[str]]:
+    """``"1650, 3; 2000, 4"`` → [["1650", "3"], ["2000", "4"]]: rows split by ``;``, values by commas
+    (by spaces when a row has no comma)."""
+    rows = []
+    for row in text.split(";"):
+        cells = row.split(",") if "," in row else row.split()
+        rows.append([cell.strip() for cell in cells])
+    return rows
+
+
+@dataclass
+class Problem:
+    """What to explain: the model, the loss, the network's inputs ``x`` and targets ``y``; for a
+    checkpoint with preprocessing also the raw ``inputs`` and ``target`` it was encoded from."""
+
+    model: Any
+    loss_fn: Any
+    x: Any
+    y: Any
+    lr: float | None = None
+    preprocessor: Any = None
+    inputs: list[list[str]] | None = None
+    target: list[str] | None = None
+
+
+def model_problem(args: argparse.Namespace, command: str) -> Problem:
+    """The problem of ``--example``, or of a checkpoint with ``--input``/``--target``.
+
+    A checkpoint saved with its preprocessing (``chainrule train``) takes raw values, as in the
+    CSV, in the model's input column order; they are encoded with that preprocessing.
+    """
     from chainrule.explain.examples import example_names
 
     if args.example:
         if args.model:
             raise UsageError(f"give either MODEL or --example, not both (chainrule {command} --help)")
         model, loss_fn, x, y, lr = example_names()[args.example]()
-        return model, loss_fn, x, y, lr
+        return Problem(model, loss_fn, x, y, lr)
     if not args.model:
         raise UsageError(f"give a MODEL.safetensors file or --example house-price (chainrule {command} --help)")
-    if args.input is None or args.target is None:
-        raise UsageError('a model needs --input "x1, x2, …" (the network\'s inputs) and --target (y, or a class label)')
     from chainrule import io
 
     checkpoint = io.load(args.model)
-    name = args.loss or str(checkpoint.config.get("loss", "mse"))
-    loss_fn = loss_by_name(name)
-    x = parse_numbers(args.input, "--input")
-    y: Any = parse_numbers(args.target, "--target")
+    preprocessor = checkpoint.preprocessor
+    if args.input is None or args.target is None:
+        what = (
+            f"the raw values of {', '.join(preprocessor.input_columns)}, as in the CSV"
+            if preprocessor is not None
+            else f"{_in_features(checkpoint.model)} numbers"
+        )
+        raise UsageError(f'{args.model} needs --input "…" ({what}, separated by commas) and --target')
+    loss_fn = loss_by_name(args.loss or str(checkpoint.config.get("loss", "mse")))
+    inputs, target = parse_rows(args.input), [t.strip() for t in args.target.split(";")]
+    if preprocessor is not None:
+        from chainrule.explain.preprocessed import encode
+
+        try:
+            x, y = encode(preprocessor, inputs, target)
+        except ValueError as error:
+            raise UsageError(f"--input/--target: {error}") from None
+        return Problem(checkpoint.model, loss_fn, x, y, None, preprocessor, inputs, target)
+    width = _in_features(checkpoint.model)
+    x = [parse_numbers(",".join(row), "--input") for row in inputs]
+    if any(len(row) != width for row in x):
+        got = ", ".join(str(len(row)) for row in x)
+        raise UsageError(f"--input has {got} values per row but the model takes {width} inputs; give {width} numbers")
     if isinstance(loss_fn, nn.CrossEntropyLoss):
-        if len(y) != 1 or y[0] != int(y[0]):
-            raise UsageError(f"--target for cross-entropy is one class label (0, 1, …), got {args.target!r}")
-        y = int(y[0])
-    return checkpoint.model, loss_fn, x, y, None
+        labels = [parse_numbers(t, "--target") for t in target]
+        if any(len(label) != 1 or label[0] != int(label[0]) for label in labels):
+            raise UsageError(f"--target for cross-entropy is one class index (0, 1, …) per row, got {args.target!r}")
+        return Problem(checkpoint.model, loss_fn, x, [int(label[0]) for label in labels])
+    return Problem(checkpoint.model, loss_fn, x, [parse_numbers(t, "--target") for t in target])
+
+
+def _in_features(model: nn.Module) -> int:
+    """The number of inputs of the model's first ``Linear``."""
+    return next(m for _, m in model.named_modules() if isinstance(m, nn.Linear)).in_features
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,8 +136,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("model", nargs="?", help="a model saved by chainrule train --save (.safetensors)")
     parser.add_argument("--example", choices=sorted(example_names()), help="a worked example built in")
-    parser.add_argument("--input", help='the network\'s input for one sample, e.g. "0.5, -1.2"')
-    parser.add_argument("--target", help="the target: numbers, or a class label for cross-entropy")
+    parser.add_argument(
+        "--input",
+        help="one sample's raw feature values, as in the CSV, in the model's input column order (chainrule "
+        'info MODEL lists them), e.g. "1650, 3"; several samples separated by ";"',
+    )
+    parser.add_argument(
+        "--target", help="the target in its own units (a number, or a class label), one per sample separated by ';'"
+    )
     parser.add_argument("--loss", help=f"the loss ({', '.join(LOSSES)}); default: the one it was trained with")
 
 
@@ -85,10 +151,25 @@ def run(args: argparse.Namespace) -> int:
     """Print the walk-through."""
     from chainrule.explain import explain, render
     from chainrule.explain.examples import house_price_blocks
+    from chainrule.explain.preprocessed import explain_raw
 
-    model, loss_fn, x, y, lr = model_problem(args, "explain")
-    lr = args.lr if args.lr is not None else lr
-    explanation = explain(model, loss_fn, x, y, param=args.param, lr=lr, decimals=args.decimals)
+    problem = model_problem(args, "explain")
+    lr = args.lr if args.lr is not None else problem.lr
+    if problem.preprocessor is not None:
+        explanation = explain_raw(
+            problem.model,
+            problem.preprocessor,
+            problem.loss_fn,
+            problem.inputs,
+            problem.target,
+            param=args.param,
+            lr=lr,
+            decimals=args.decimals,
+        )
+    else:
+        explanation = explain(
+            problem.model, problem.loss_fn, problem.x, problem.y, param=args.param, lr=lr, decimals=args.decimals
+        )
     blocks = (
         house_price_blocks(explanation) if args.example == "house-price" and args.param is None else explanation.blocks
     )

@@ -1,9 +1,10 @@
 """``chainrule gradcheck``: autograd against central finite differences for a saved model.
 
-    chainrule gradcheck MODEL.safetensors --input "0.5, -1.2" --target 1 [--loss mse] [--max-entries 64]
+    chainrule gradcheck MODEL.safetensors --input "1650, 3" --target 300000 [--loss mse] [--max-entries 64]
     chainrule gradcheck --example house-price
 
-Exit status 0 when every tensor passes, 1 when one fails, 2 for bad input.
+``--input`` and ``--target`` are raw values, encoded with the model's saved preprocessing (as for
+``chainrule explain``).  Exit status 0 when every tensor passes, 1 when one fails, 2 for bad input.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ def run(args: argparse.Namespace) -> int:
     """Print the per-tensor report."""
     from chainrule.explain import gradcheck
 
-    model, loss_fn, x, y, _ = model_problem(args, "gradcheck")
-    report = gradcheck(
-        model, loss_fn, x, y, eps=args.eps, atol=args.atol, rtol=args.rtol, max_entries=args.max_entries or None
-    )
+    problem = model_problem(args, "gradcheck")
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "max_entries": args.max_entries or None}
+    report = gradcheck(problem.model, problem.loss_fn, problem.x, problem.y, **options)
     print(report)
     return 0 if report.passed else 1
 

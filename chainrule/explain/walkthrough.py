@@ -131,7 +131,7 @@ def _loss_scale(trace: Trace) -> tuple[str, int]:
     loss_fn = trace.loss_fn
     reduction = getattr(loss_fn, "reduction", "mean")
     samples, elements = trace.output.shape[0], trace.output.size
-    per_element = isinstance(loss_fn, (nn.MSELoss, nn.BCEWithLogitsLoss))
+    per_element = isinstance(loss_fn, (nn.MSELoss, nn.BCEWithLogitsLoss, nn.L1Loss, nn.HuberLoss))
     return reduction, (elements if per_element else samples) if reduction == "mean" else 1
 
 
@@ -437,13 +437,21 @@ class Explanation:
         half = "½ " if isinstance(loss_fn, nn.HalfSquaredErrorLoss) else ""
         half_latex = r"\frac{1}{2} " if half else ""
         over, over_latex = ("", "") if count == 1 else (f"(1/{count}) ", rf"\frac{{1}}{{{count}}} ")
-        symbols = join([f"({_y(k).text} − {_h(last, k).text})²" for k in units], " + ")
-        symbols_latex = " + ".join(f"({_y(k).latex} - {_h(last, k).latex})^2" for k in units)
-        values = " + ".join(f"({self._n(y[k]).text} − {self._n(h[k], True).text})²" for k in units)
-        return [
-            Math(over + half + symbols.text, over_latex + half_latex + symbols_latex, over + half + symbols.html),
-            raw(over + half + values, over_latex + half_latex + values.replace("²", "^2").replace("−", "-")),
-        ]
+        y_first = bool(half)  # the seeds write ½(y − h)²; MSELoss is mean((h − y)²)
+
+        def square(a: Math, b: Math) -> Math:
+            return Math(f"({a.text} − {b.text})²", f"({a.latex} - {b.latex})^2", f"({a.html} − {b.html})<sup>2</sup>")
+
+        def ordered(output: Any, target: Any) -> tuple[Any, Any]:
+            return (target, output) if y_first else (output, target)
+
+        symbols = join([square(*ordered(_h(last, k), _y(k))) for k in units], " + ")
+        values = []
+        for k in units:
+            a, b = ordered(h[k], y[k])
+            values.append(square(self._n(a), self._n(b, True)))
+        prefix = Math(over + half, over_latex + half_latex, over + half)
+        return [prefix + symbols, prefix + join(values, " + ")]
 
     def _vector(self, values: Any) -> Math:
         return array(values, self.decimals) if values.size <= SMALL_ARRAY else raw(f"({values.size} values)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,30 @@ def predict_classes(model: Any, points: Any) -> Any:
     return (out[:, 0] > 0).astype(int) if out.shape[1] == 1 else out.argmax(axis=1)
 
 
-def plot_decision_boundary(model: Any, x: Any, y: Any, path: str | os.PathLike, resolution: int = 200) -> Path:
-    """Colour the plane by the class ``model`` predicts, with the samples (x: (N, 2), y: labels) on top."""
+def plot_decision_boundary(
+    model: Any,
+    x: Any,
+    y: Any,
+    path: str | os.PathLike,
+    resolution: int = 200,
+    transform: Callable[[Any], Any] | None = None,
+    feature_names: Sequence[str] = ("x₁", "x₂"),
+    class_names: Sequence[str] | None = None,
+) -> Path:
+    """Colour the plane by the class ``model`` predicts, with the samples on top.
+
+    Parameters
+    ----------
+    x : array (N, 2)
+        The samples' two features (in raw units when ``transform`` is given).
+    y : array (N,)
+        Their class indices 0..K−1.
+    transform : callable, optional
+        Maps points (M, 2) of the plane to the network's inputs, e.g. a fitted
+        ``Preprocessor``'s standardisation, so the axes show the data's own units.
+    feature_names, class_names : optional
+        Axis labels and legend entries (default x₁, x₂ and "class k").
+    """
     xp = backend.xp
     x = xp.asarray(x.data if isinstance(x, Tensor) else x, dtype=float)
     y = xp.asarray(y.data if isinstance(y, Tensor) else y).reshape(-1).astype(int)
@@ -32,14 +55,16 @@ def plot_decision_boundary(model: Any, x: Any, y: Any, path: str | os.PathLike, 
     g0 = xp.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
     g1 = xp.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
     grid0, grid1 = xp.meshgrid(g0, g1)
-    classes = predict_classes(model, xp.stack([grid0.ravel(), grid1.ravel()], axis=1)).reshape(grid0.shape)
+    encode = transform or (lambda points: points)
+    classes = predict_classes(model, encode(xp.stack([grid0.ravel(), grid1.ravel()], axis=1))).reshape(grid0.shape)
     count = int(max(classes.max(), y.max())) + 1
     plt = pyplot()
     cmap = plt.get_cmap("tab10")
     figure, ax = plt.subplots(figsize=(5.5, 4.8))
     levels = xp.arange(count + 1) - 0.5
     ax.contourf(grid0, grid1, classes, levels=levels, colors=[cmap(i) for i in range(count)], alpha=0.25)
-    ax.contour(grid0, grid1, classes, levels=levels[1:-1], colors="black", linewidths=1)
+    if count > 1:
+        ax.contour(grid0, grid1, classes, levels=levels[1:-1], colors="black", linewidths=1)
     for label in range(count):
         chosen = y == label
         ax.scatter(
@@ -49,11 +74,11 @@ def plot_decision_boundary(model: Any, x: Any, y: Any, path: str | os.PathLike, 
             color=cmap(label),
             edgecolor="black",
             linewidth=0.3,
-            label=f"class {label}",
+            label=f"class {label}" if class_names is None else str(class_names[label]),
         )
-    accuracy = float((predict_classes(model, x) == y).mean())
+    accuracy = float((predict_classes(model, encode(x)) == y).mean())
     ax.set_title(f"Decision boundary (accuracy {accuracy:.1%})")
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
     ax.legend(fontsize=8)
     return save(figure, path)
