@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -61,46 +62,127 @@ class Adam(Optimizer):
             raise ValueError(f"weight_decay must be ≥ 0, got weight_decay={weight_decay}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
+        self._flat: dict[int, tuple] = {}  # group index → flat arrays, see _flat_state
 
     def step(self) -> None:
-        """One update of every parameter that has a gradient, in place."""
+        """One update of every parameter that has a gradient, in place.
+
+        A group of small parameters that share one update (no weight decay, no AMSGrad, one dtype,
+        one step count) is updated at once, as PyTorch's ``foreach`` does: its moments live in one
+        flat array per group, its gradients are gathered into one, and the dozen array operations of
+        :func:`adam_update` run once per group instead of once per parameter.  Each number goes
+        through the same arithmetic either way, so the results are the same to the last bit.
+        """
+        for index, group in enumerate(self.param_groups):
+            params = [p for p in group["params"] if p.grad is not None]
+            flat = self._flat_state(index, group, params)
+            if flat is not None:
+                self._step_flat(group, params, flat)
+                continue
+            for p in params:
+                self._step_one(group, p)
+
+    def _step_one(self, group: dict[str, Any], p: Any) -> None:
+        """The update of one parameter."""
         xp = backend.xp
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = xp.zeros_like(p.data)
-                    state["exp_avg_sq"] = xp.zeros_like(p.data)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = xp.zeros_like(p.data)
-                state["step"] += 1
-                t = state["step"]
-                if self.decoupled_weight_decay:
-                    p.data *= 1 - lr * weight_decay
-                    grad = p.grad
-                else:
-                    grad = self._decayed_grad(p, weight_decay)
-                m, v, work = state["exp_avg"], state["exp_avg_sq"], self._work(p)
-                m *= beta1
-                xp.multiply(grad, 1 - beta1, out=work)
-                m += work
-                v *= beta2
-                xp.multiply(grad, grad, out=work)
-                work *= 1 - beta2
-                v += work
-                if amsgrad:
-                    v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-                xp.sqrt(v, out=work)
-                work *= 1 / math.sqrt(1 - beta2**t)
-                work += eps
-                xp.divide(m, work, out=work)
-                work *= lr / (1 - beta1**t)
-                p.data -= work
+        lr, weight_decay, amsgrad = group["lr"], group["weight_decay"], group["amsgrad"]
+        state = self.state.setdefault(p, {})
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            if amsgrad:
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        state["step"] += 1
+        if self.decoupled_weight_decay:
+            p.data *= 1 - lr * weight_decay
+            grad = p.grad
+        else:
+            grad = self._decayed_grad(p, weight_decay)
+        v_max = state["max_exp_avg_sq"] if amsgrad else None
+        work = self._work(p)
+        adam_update(grad, state["exp_avg"], state["exp_avg_sq"], work, state["step"], group, v_max)
+        p.data -= work
+
+    def _flat_state(self, index: int, group: dict[str, Any], params: list) -> tuple | None:
+        """The flat arrays (gradient, m, v, work, per-parameter views of work) of group ``index``,
+        made or checked here, or ``None`` if its parameters are to be updated one by one.
+
+        ``state[p]["exp_avg"]`` and ``["exp_avg_sq"]`` are views into the flat m and v, so that
+        ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before; state restored by
+        ``load_state_dict`` (new arrays) is copied into fresh flat arrays at the next step.
+        """
+        if len(params) < 2 or group["weight_decay"] or group["amsgrad"]:
+            return None
+        dtype = params[0].data.dtype
+        if sum(p.data.size for p in params) > FOREACH_LIMIT or any(p.data.dtype != dtype for p in params):
+            return None
+        states = [self.state.get(p) or {} for p in params]
+        if len({state.get("step", 0) for state in states}) != 1:
+            return None
+        cached = self._flat.get(index)
+        if (
+            cached is not None
+            and len(cached[0]) == len(params)
+            and all(p is q for p, q in zip(params, cached[0]))
+            and all(
+                state.get("exp_avg") is m and state.get("exp_avg_sq") is v
+                for state, m, v in zip(states, cached[2], cached[3])
+            )
+            and cached[1][0].dtype == dtype
+        ):
+            return cached[1]
+        xp = backend.xp
+        sizes = [p.data.size for p in params]
+        grad, m, v, work = (xp.zeros(sum(sizes), dtype=dtype) for _ in range(4))
+        bounds = [(stop - size, stop) for size, stop in zip(sizes, itertools.accumulate(sizes))]
+        views = [[a[start:stop].reshape(p.shape) for p, (start, stop) in zip(params, bounds)] for a in (m, v, work)]
+        for p, state, m_p, v_p in zip(params, states, views[0], views[1]):
+            if state:  # keep the moments so far (after load_state_dict, or a change of parameters)
+                m_p[...], v_p[...] = state["exp_avg"], state["exp_avg_sq"]
+            self.state[p] = {**state, "step": state.get("step", 0), "exp_avg": m_p, "exp_avg_sq": v_p}
+        self._flat[index] = (params, (grad, m, v, work, views[2]), views[0], views[1])
+        return self._flat[index][1]
+
+    def _step_flat(self, group: dict[str, Any], params: list, flat: tuple) -> None:
+        """The update of all of ``params`` at once on the group's flat arrays."""
+        grad, m, v, work, work_views = flat
+        backend.xp.concatenate([p.grad.reshape(-1) for p in params], out=grad)
+        for p in params:
+            self.state[p]["step"] += 1
+        adam_update(grad, m, v, work, self.state[params[0]]["step"], group)
+        for p, step in zip(params, work_views):
+            p.data -= step
+
+
+FOREACH_LIMIT = 1 << 16
+"""Groups of at most this many numbers in all are updated on flat arrays: below it the cost of an
+update is the fixed cost of each array operation; above it, memory traffic, which gathering the
+gradients would only add to."""
+
+
+def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, Any], v_max: Any = None) -> None:
+    """Adam's moment updates in place, and its step η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε) into ``work``.
+
+    ``grad``, ``m``, ``v``, ``work`` (and ``v_max`` with AMSGrad) are arrays of one shape: one
+    parameter's, or a whole group's laid end to end.
+    """
+    xp = backend.xp
+    lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+    m *= beta1
+    xp.multiply(grad, 1 - beta1, out=work)
+    m += work
+    v *= beta2
+    xp.multiply(grad, grad, out=work)
+    work *= 1 - beta2
+    v += work
+    if v_max is not None:
+        v = xp.maximum(v_max, v, out=v_max)
+    xp.sqrt(v, out=work)
+    work *= 1 / math.sqrt(1 - beta2**t)
+    work += eps
+    xp.divide(m, work, out=work)
+    work *= lr / (1 - beta1**t)
 
 
 class AdamW(Adam):
