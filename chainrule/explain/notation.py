@@ -42,10 +42,75 @@ class Math:
         return Math(self.text + other.text, self.latex + other.latex, self.html + other.html)
 
 
-def raw(text: str, latex: str | None = None, html: str | None = None) -> Math:
-    """A formula given by hand; LaTeX and HTML default to the text (HTML-escaped)."""
+_LATEX_SYMBOLS = {
+    "−": "-",
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "⊙": r"\odot ",
+    "←": r"\leftarrow ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
+    "∂": r"\partial ",
+    "Σ": r"\sum ",
+    "σ": r"\sigma ",
+    "δ": r"\delta ",
+    "Δ": r"\Delta ",
+    "η": r"\eta ",
+    "ℓ": r"\ell ",
+    "…": r"\ldots ",
+    "½": r"\tfrac{1}{2}",
+    "′": "'",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "$": r"\$",
+}
+_LATEX_SUPERSCRIPT = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ˡᴸᵀ", [*"0123456789+-lL", r"\top"]))
+_LATEX_SUBSCRIPT = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+_LATEX_TOKEN = re.compile(
+    r"(?P<space_before> ?)(?P<words>[A-Za-z][A-Za-z0-9]*[a-z][A-Za-z0-9]*(?: [A-Za-z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)*)"
+    r"(?P<space_after> ?)|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ˡᴸᵀ]+)|(?P<sub>[₀₁₂₃₄₅₆₇₈₉]+)|_(?P<index>[A-Za-z0-9]+)|(?P<other>.)",
+    re.DOTALL,
+)
+
+
+def to_latex(text: str) -> str:
+    """The terminal spelling of a formula as LaTeX: w²₁₁ → ``w^{2}_{11}``, y_kj → ``y_{kj}``, ∂ → ``\\partial``,
+    − → ``-``, words → ``\\text{…}`` (single letters stay variables)."""
+    out = []
+    for match in _LATEX_TOKEN.finditer(text):
+        if match["words"]:
+            before = r"\ " if match["space_before"] else ""
+            after = r"\ " if match["space_after"] else ""
+            out.append(f"{before}\\text{{{match['words']}}}{after}")
+        elif match["sup"]:
+            out.append("^{" + "".join(_LATEX_SUPERSCRIPT[c] for c in match["sup"]) + "}")
+        elif match["sub"]:
+            out.append("_{" + "".join(_LATEX_SUBSCRIPT[c] for c in match["sub"]) + "}")
+        elif match["index"]:
+            out.append("_{" + match["index"] + "}")
+        else:
+            out.append(_LATEX_SYMBOLS.get(match["other"], match["other"]))
+    return "".join(out)
+
+
+def to_html(text: str) -> str:
+    """The terminal spelling of a formula as HTML: escaped, w²₁₁ → ``w<sup>2</sup><sub>11</sub>``,
+    y_k → ``y<sub>k</sub>`` (after a letter; a name such as w1_21 is left alone)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Math(text, text if latex is None else latex, escaped if html is None else html)
+    superscripts = "".join(_LATEX_SUPERSCRIPT)
+    escaped = re.sub(
+        f"[{superscripts}]+",
+        lambda m: "<sup>" + "".join(_LATEX_SUPERSCRIPT[c].replace(r"\top", "T") for c in m[0]) + "</sup>",
+        escaped,
+    )
+    escaped = re.sub("[₀-₉]+", lambda m: "<sub>" + "".join(_LATEX_SUBSCRIPT[c] for c in m[0]) + "</sub>", escaped)
+    return re.sub(r"(?<=[^\W\d_]|>)_([A-Za-z0-9]+)", r"<sub>\1</sub>", escaped)  # y_k, but not w1_21
+
+
+def raw(text: str, latex: str | None = None, html: str | None = None) -> Math:
+    """A formula given by hand; LaTeX and HTML default to :func:`to_latex` and :func:`to_html` of the text."""
+    return Math(text, to_latex(text) if latex is None else latex, to_html(text) if html is None else html)
 
 
 def join(items: Iterable[Math | str], text: str, latex: str | None = None, html: str | None = None) -> Math:
@@ -64,7 +129,7 @@ def symbol(base: str, layer: int | None = None, index: Sequence[int] = ()) -> Ma
     """A symbol with a layer superscript and 1-based unit subscripts: ``symbol("w", 2, (1, 1))`` is w²₁₁."""
     sup = "" if layer is None else str(layer)
     sub = _indices(index)
-    latex = base + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
+    latex = to_latex(base) + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
     html = base + (f"<sup>{sup}</sup>" if sup else "") + (f"<sub>{sub}</sub>" if sub else "")
     return Math(base + sup.translate(_SUPERSCRIPT) + sub.translate(_SUBSCRIPT), latex, html)
 
@@ -283,7 +348,12 @@ def resolve(name: str, layers: Sequence[Layer]) -> ParamRef:
         If the name matches no parameter or the index is out of range; the message lists the names.
     """
     name = name.strip()
-    known = ", ".join(f"{layer.name}.weight" for layer in layers)
+    known = ", ".join(
+        f"{ref.tensor_name} ({'×'.join(map(str, ref.parameter.shape))}) = {ref.seed_name}"
+        for layer in layers
+        for ref in (ParamRef(layer, "weight", None), ParamRef(layer, "bias", None))
+        if ref.parameter is not None
+    )
     seed = _SEED_NAME.match(name)
     if seed:
         kind = "weight" if seed["kind"] in "wW" else "bias"
@@ -297,8 +367,8 @@ def resolve(name: str, layers: Sequence[Layer]) -> ParamRef:
         by_name = {f"{layer.name}.{kind}": (layer, kind) for layer in layers for kind in ("weight", "bias")}
         if not torch or torch["name"] not in by_name:
             raise ValueError(
-                f"explain: no parameter {name!r}; name one as PyTorch does ({known}, with .bias, and an "
-                "optional index such as [1, 0]) or in the seed's notation (w1_21 = w¹₂₁, b2_1 = b²₁, W1)"
+                f"explain: no parameter {name!r}; the parameters are {known}; name one of them, or one entry "
+                "as 0.weight[1, 0] (indices from 0) or in the seed's notation w1_21 = w¹₂₁, b2_1 = b²₁ (from 1)"
             )
         layer, kind = by_name[torch["name"]]
         text = torch["index"]

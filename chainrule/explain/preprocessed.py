@@ -171,7 +171,7 @@ def preprocessing_blocks(preprocessor: Preprocessor, table: Table, explanation: 
             _target_cell(preprocessor, table, y, n, decimals),
         ]:
             rows.append([str(n + 1), *cells] if several else cells)
-    header = ["value", "given", "the network sees"]
+    header = ["column", "given", "the network sees"]
     blocks.append(TableBlock(["n", *header] if several else header, rows))
     output = explanation.trace.output.data
     for n in shown:

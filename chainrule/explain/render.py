@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chainrule.explain.notation import Math, raw
+from chainrule.explain.notation import to_html as formula_html
 
 
 @dataclass
@@ -53,6 +54,13 @@ def _cell(value: Math | str) -> Math:
     return raw(value) if isinstance(value, str) else value
 
 
+def _markdown_cell(value: Math | str) -> str:
+    """A formula as ``$latex$``; plain text (a quote, a name, a number) as itself, ``|`` escaped."""
+    if isinstance(value, str):
+        return value.replace("|", r"\|") if value else " "
+    return f"${value.latex}$"
+
+
 def _equation_text(block: Equation, attribute: str, sep: str) -> str:
     return sep.join(getattr(part, attribute) for part in block.parts)
 
@@ -81,7 +89,8 @@ def to_text(blocks: Sequence[Block]) -> str:
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
-    """Markdown with LaTeX maths (``$$ … $$`` display equations, ``$ … $`` in table cells)."""
+    """Markdown with LaTeX maths: ``$$ … $$`` display equations, ``$ … $`` for formulas in table
+    cells; text cells (quotes of the seed, names) stay plain text."""
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -95,28 +104,34 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append("| " + " | ".join(block.header) + " |")
             out.append("|" + "---|" * len(block.header))
             for row in block.rows:
-                out.append("| " + " | ".join(f"${_cell(c).latex}$" for c in row) + " |")
+                out.append("| " + " | ".join(_markdown_cell(c) for c in row) + " |")
             out.append("")
     return "\n".join(out)
 
 
+_CELL = "padding: 2px 12px 2px 0; text-align: left; vertical-align: top; border-bottom: 1px solid #ddd"
+"""Inline styles (Jupyter keeps them; it may drop a <style> block): left-aligned, padded table cells."""
+
+
 def to_html(blocks: Sequence[Block]) -> str:
-    """HTML for Jupyter (``_repr_html_``): headings, equations with sub- and superscripts, tables."""
-    out = ['<div class="chainrule-explain" style="font-family: monospace">']
+    """HTML for Jupyter (``_repr_html_``) and ``--format html``: headings, equations with sub- and
+    superscripts, tables with padded left-aligned cells; inline styles only."""
+    out = ['<div class="chainrule-explain" style="font-family: monospace; line-height: 1.5">']
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"<h{block.level + 2}>{html_lib.escape(block.title)}</h{block.level + 2}>")
+            out.append(f"<h{block.level + 2}>{formula_html(block.title)}</h{block.level + 2}>")
         elif isinstance(block, Paragraph):
-            out.append(f"<p>{html_lib.escape(block.text)}</p>")
+            out.append(f"<p>{formula_html(block.text)}</p>")
         elif isinstance(block, Equation):
             note = f" <i>({html_lib.escape(block.note)})</i>" if block.note else ""
             style = f' style="margin-left: {2 * block.indent + 1}em"'
             out.append(f"<div{style}>{_equation_text(block, 'html', ' = ')}{note}</div>")
         else:
-            out.append("<table>")
-            out.append("<tr>" + "".join(f"<th>{html_lib.escape(h)}</th>" for h in block.header) + "</tr>")
+            out.append('<table style="border-collapse: collapse; margin: 0.5em 0 0.5em 1em">')
+            out.append("<tr>" + "".join(f'<th style="{_CELL}">{formula_html(h)}</th>' for h in block.header) + "</tr>")
             for row in block.rows:
-                out.append("<tr>" + "".join(f"<td>{_cell(c).html}</td>" for c in row) + "</tr>")
+                cells = (html_lib.escape(c) if isinstance(c, str) else c.html for c in row)
+                out.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
             out.append("</table>")
     out.append("</div>")
     return "\n".join(out)

@@ -121,7 +121,7 @@ def _derivative_parts(layer: Layer, unit: int, h: float, z: float, value: float,
         return parts
     elif name in ("relu", "leakyrelu"):
         condition = "> 0" if z > 0 else "≤ 0"
-        parts.append(raw(f"[{zs.text} = {format_number(z, decimals)} {condition}]", f"[{zs.latex} {condition}]"))
+        parts.append(raw(f"[{zs.text} = {format_number(z, decimals)} {condition}]"))
     parts.append(number(value, decimals))
     return parts
 
@@ -144,18 +144,24 @@ def _loss_formula(trace: Trace) -> Math:
     over_latex = "" if count == 1 else rf"\frac{{1}}{{{count}}} "
     loss_fn = trace.loss_fn
     if isinstance(loss_fn, nn.HalfSquaredErrorLoss):
-        return Math(
-            f"{over}½ Σ_k (y_k − {hs.text}_k)²", rf"{over_latex}\frac{{1}}{{2}} \sum_k (y_k - h^{{{last}}}_k)^2", ""
-        )
+        return raw(f"{over}½ Σ_k (y_k − {hs.text}_k)²", rf"{over_latex}\frac{{1}}{{2}} \sum_k (y_k - h^{{{last}}}_k)^2")
     if isinstance(loss_fn, (nn.SumSquaredErrorLoss, nn.MSELoss)):
-        return Math(f"{over}Σ_k ({hs.text}_k − y_k)²", rf"{over_latex}\sum_k (h^{{{last}}}_k - y_k)^2", "")
+        return raw(f"{over}Σ_k ({hs.text}_k − y_k)²", rf"{over_latex}\sum_k (h^{{{last}}}_k - y_k)^2")
     if isinstance(loss_fn, nn.CrossEntropyLoss):
-        return Math(f"{over}−ln softmax({hs.text})_y", rf"{over_latex}-\ln \mathrm{{softmax}}(h^{{{last}}})_y", "")
+        return raw(f"{over}−ln softmax({hs.text})_y", rf"{over_latex}-\ln \mathrm{{softmax}}(h^{{{last}}})_y")
     if isinstance(loss_fn, nn.BCEWithLogitsLoss):
-        return Math(
+        return raw(
             f"{over}Σ_k −[y_k ln σ({hs.text}_k) + (1 − y_k) ln(1 − σ({hs.text}_k))]",
             rf"{over_latex}\sum_k -[y_k \ln\sigma(h^{{{last}}}_k) + (1 - y_k)\ln(1 - \sigma(h^{{{last}}}_k))]",
-            "",
+        )
+    if isinstance(loss_fn, nn.L1Loss):
+        return raw(f"{over}Σ_k |{hs.text}_k − y_k|", rf"{over_latex}\sum_k |h^{{{last}}}_k - y_k|")
+    if isinstance(loss_fn, nn.HuberLoss):
+        d = format_number(loss_fn.delta)
+        return raw(
+            f"{over}Σ_k H({hs.text}_k − y_k)   [H(r) = ½r² for |r| < {d}, else {d}(|r| − {d}/2)]",
+            rf"{over_latex}\sum_k H(h^{{{last}}}_k - y_k) \quad \left[H(r) = \tfrac{{1}}{{2}} r^2"
+            rf" \text{{ for }} |r| < {d}, \text{{ else }} {d}(|r| - {d}/2)\right]",
         )
     return raw(f"{type(loss_fn).__name__}({hs.text}, {ys.text})")
 
@@ -196,6 +202,18 @@ def _loss_derivative_parts(trace: Trace, unit: int, decimals: int) -> list[Math]
         parts.append(raw(f"softmax({_h(last).text})_{unit + 1} − [{unit + 1} = class {target + 1}]{over}"))
     elif isinstance(loss_fn, nn.BCEWithLogitsLoss):
         parts.append(raw(f"σ({hs.text}) − {ys.text}{over}", rf"\sigma({hs.latex}) - {ys.latex}{over}"))
+    elif isinstance(loss_fn, nn.L1Loss):
+        parts.append(
+            raw(f"sign({hs.text} − {ys.text}){over}", rf"\operatorname{{sign}}({hs.latex} - {ys.latex}){over}")
+        )
+    elif isinstance(loss_fn, nn.HuberLoss):
+        d = format_number(loss_fn.delta)
+        parts.append(
+            raw(
+                f"clip({hs.text} − {ys.text}, −{d}, {d}){over}",
+                rf"\operatorname{{clip}}({hs.latex} - {ys.latex}, -{d}, {d}){over}",
+            )
+        )
     parts.append(number(value, decimals))
     return parts
 
