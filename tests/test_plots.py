@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib.image
 import numpy as np
 import pytest
@@ -71,3 +76,52 @@ def test_cli_plot(tmp_path, capsys):
     assert main(["plot", "network", str(tmp_path / "n.svg"), "--example", "house-price", "--by", "gradient"]) == 0
     assert (tmp_path / "n.svg").is_file()
     assert main(["plot", "network", str(tmp_path / "n.png")]) == 2
+
+
+CHAINRULE = shutil.which("chainrule", path=str(Path(sys.executable).parent)) or "chainrule"
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([CHAINRULE, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ring_model(tmp_path_factory) -> Path:
+    """A classifier of points inside/outside a ring (2 features), trained by ``chainrule train`` on a CSV."""
+    folder = tmp_path_factory.mktemp("ring")
+    points = np.random.default_rng(0).uniform(-2, 2, size=(160, 2))
+    labels = np.where(np.hypot(points[:, 0], points[:, 1]) < 1.2, "inside", "outside")
+    rows = "".join(f"{a:.4f},{b:.4f},{label}\n" for (a, b), label in zip(points, labels))
+    (folder / "ring.csv").write_text("x_cm,y_cm,where\n" + rows)
+    model = folder / "ring.safetensors"
+    result = run_cli("train", folder / "ring.csv", "--target", "where", "--hidden", "8", "--activation", "tanh",
+                       "--lr", "0.05", "--epochs", "40", "--save", model, "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return model
+
+
+def test_cli_plot_history_of_a_trained_model(ring_model, tmp_path):
+    result = run_cli("plot", "history", ring_model, tmp_path / "history.png")
+    assert result.returncode == 0, result.stderr
+    _assert_drawn(tmp_path / "history.png")
+    result = run_cli("plot", "history", tmp_path / "h.svg", ring_model)  # either order
+    assert result.returncode == 0 and (tmp_path / "h.svg").is_file(), result.stderr
+
+
+def test_cli_plot_boundary_of_a_two_feature_classifier(ring_model, tmp_path):
+    result = run_cli("plot", "boundary", ring_model, tmp_path / "boundary.png")  # samples: its training CSV
+    assert result.returncode == 0, result.stderr
+    _assert_drawn(tmp_path / "boundary.png")
+    data = ring_model.with_name("ring.csv")
+    assert run_cli("plot", "boundary", ring_model, tmp_path / "b.png", "--data", data).returncode == 0
+
+
+def test_cli_plot_refuses_models_it_cannot_draw(ring_model, tmp_path):
+    portland = tmp_path / "portland.safetensors"
+    trained = run_cli("train", "--dataset", "portland-housing", "--epochs", "1", "--save", portland, "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    result = run_cli("plot", "boundary", portland, tmp_path / "b.png")
+    assert result.returncode == 2 and "not a classifier" in result.stderr
+    result = run_cli("plot", "history", tmp_path / "h.png")
+    assert result.returncode == 2 and "needs a model" in result.stderr
+    assert not (tmp_path / "b.png").exists()
