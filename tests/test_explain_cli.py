@@ -168,3 +168,13 @@ def test_bad_input_is_one_line_with_the_fix(models):
         chainrule("explain", models["flowers"], "--input", "4.5, 1.5", "--target", "rose"), "'rose'", "setosa"
     )
     assert_usage_error(chainrule("explain", portland.with_name("missing.safetensors"), "--input", "1", "--target", "1"))
+
+
+def test_example_explain_house_price_writes_text_and_markdown(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "examples" / "explain_house_price.py"
+    result = subprocess.run([sys.executable, script, tmp_path], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "∂L/∂w²₁₁ = ∂L/∂h²₁ · ∂h²₁/∂z²₁ · ∂z²₁/∂w²₁₁ = 1.1701 × 1 × 0.4843 = 0.5666" in result.stdout
+    assert "L after the step = 0.3506    (before: 0.6846)" in result.stdout
+    assert "| size_sqft | 1650 |" in (tmp_path / "portland.md").read_text()
+    assert r"\frac{\partial L}{\partial w^{2}_{11}}" in (tmp_path / "house_price.md").read_text()

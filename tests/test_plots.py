@@ -125,3 +125,14 @@ def test_cli_plot_refuses_models_it_cannot_draw(ring_model, tmp_path):
     result = run_cli("plot", "history", tmp_path / "h.png")
     assert result.returncode == 2 and "needs a model" in result.stderr
     assert not (tmp_path / "b.png").exists()
+
+
+def test_example_plots_gallery_draws_every_plot(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "examples" / "plots_gallery.py"
+    result = subprocess.run([sys.executable, script, tmp_path / "gallery"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    names = ["descent_1d", "descent_2d", "network_weights", "network_gradients", "history", "gradient_norms",
+             "boundary", "network_trained"]  # fmt: skip
+    assert result.stdout.split() == [str(tmp_path / "gallery" / f"{name}.png") for name in names]
+    for name in names:
+        _assert_drawn(tmp_path / "gallery" / f"{name}.png")

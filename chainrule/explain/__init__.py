@@ -2,6 +2,7 @@
 
 from chainrule.explain.gradcheck import GradcheckReport, TensorCheck, gradcheck
 from chainrule.explain.health import HealthMonitor, TrainingHealthWarning, activation_statistics
+from chainrule.explain.preprocessed import explain_raw
 from chainrule.explain.walkthrough import Explanation, Factor, explain
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "TrainingHealthWarning",
     "activation_statistics",
     "explain",
+    "explain_raw",
     "gradcheck",
 ]
