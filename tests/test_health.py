@@ -78,3 +78,13 @@ def test_diverging_loss_is_warned():
         monitor.on_epoch_end(trainer, {"loss": loss})
     diverging = [message for message in monitor.messages if "the loss diverges" in message]
     assert diverging[0].startswith("epoch 4: the loss diverges") and "Fix: lower it" in diverging[0]
+
+
+def test_without_a_probe_the_activation_shares_are_not_measured():
+    chainrule.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    monitor = HealthMonitor(warn=False)
+    fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), X, Y, epochs=2, batch_size=16, verbose=0,
+        callbacks=[monitor])  # fmt: skip
+    assert all(math.isnan(v) for v in monitor.history["0"]["dead"] + monitor.history["0"]["saturated"])
+    assert all(v > 0 for v in monitor.history["0"]["grad_norm"])

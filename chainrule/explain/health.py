@@ -9,8 +9,9 @@ Per layer l (each ``Linear``) and epoch:
                     tanh units with |h| > 0.99 (their f′(z) is tiny, so δ vanishes);
 * ``dead``          share of ReLU units that are 0 for every sample of the probe batch.
 
-Activations are measured on a probe batch (``probe=`` or the first batch seen) run through the
-model after each epoch.
+The activation shares are measured on the ``probe=`` inputs, run through the model after each
+epoch; without a probe they are recorded as NaN (not measured), because the training loop does
+not hand callbacks the batch inputs.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ class HealthMonitor(Callback):
     Parameters
     ----------
     probe : array_like, optional
-        Inputs for the activation statistics (default: the first batch's inputs are not visible to
-        callbacks, so without a probe only weight and gradient statistics are recorded).
+        Inputs for the activation statistics, e.g. ``x_train[:256]``.  Without it only the weight,
+        gradient and update statistics are measured (``saturated`` and ``dead`` are NaN), since
+        the training loop does not hand callbacks the batch inputs.
     warn : bool
         Emit :class:`TrainingHealthWarning` (they are kept in ``messages`` either way).
 
@@ -133,8 +135,8 @@ class HealthMonitor(Callback):
                 "weight_norm": _norm(linear.weight.data),
                 "grad_norm": sum(grads) / len(grads),
                 "update_ratio": sum(ratios) / len(ratios),
-                "saturated": activations.get(name, {}).get("saturated", 0.0),
-                "dead": activations.get(name, {}).get("dead", 0.0),
+                "saturated": activations.get(name, {}).get("saturated", 0.0 if self.probe is not None else math.nan),
+                "dead": activations.get(name, {}).get("dead", 0.0 if self.probe is not None else math.nan),
             }
             layer = self.history.setdefault(name, {key: [] for key in row})
             for key, value in row.items():
