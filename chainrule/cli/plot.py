@@ -55,8 +55,9 @@ def _boundary(args: argparse.Namespace) -> Any:
     checkpoint = _checkpoint(args)
     preprocessor = checkpoint.preprocessor
     if preprocessor is None or preprocessor.task != "classification":
+        what = "holds no preprocessing" if preprocessor is None else f"is a {preprocessor.task} model"
         raise UsageError(
-            f"{args.model} is not a classifier saved with its preprocessing; train one with chainrule train"
+            f"a decision boundary needs a classifier saved by chainrule train; {args.model} {what}, not a classifier"
         )
     columns = preprocessor.input_columns
     if len(columns) != 2 or preprocessor.categorical_:

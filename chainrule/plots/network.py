@@ -72,7 +72,7 @@ def plot_network(
                     zorder=1,
                 )
                 if label_edges:
-                    t = 0.3 if k % 2 == 0 else 0.62
+                    t = 0.3 + 0.4 * k / max(shown[column] - 1, 1)  # spread along the lines: no two labels meet
                     ax.text(
                         x0 + t * (x1 - x0),
                         y0 + t * (y1 - y0),
@@ -86,10 +86,10 @@ def plot_network(
     for column, count in enumerate(shown):
         for unit in range(count):
             cx, cy = position(column, unit)
-            ax.add_patch(plt.Circle((cx, cy), 0.22, facecolor="#f2f2f2", edgecolor="#333333", zorder=2))
+            ax.add_patch(plt.Circle((cx, cy), 0.28, facecolor="#f2f2f2", edgecolor="#333333", zorder=2))
             text = "x" if column == 0 else "h"
             label = f"{text}{unit + 1}" if values is None else format_number(float(values[column][unit]), 3)
-            ax.text(cx, cy, label, ha="center", va="center", fontsize=8, zorder=3)
+            ax.text(cx, cy, label, ha="center", va="center", fontsize=7 if values is not None else 8, zorder=3)
         hidden = sizes[column] - count
         extra = f"\n(+{hidden} not drawn)" if hidden else ""
         ax.text(gap * column, (max(shown) - 1) / 2 + 0.5, names[column] + extra, ha="center", va="bottom", fontsize=9)
