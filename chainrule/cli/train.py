@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from chainrule.explain.health import HealthMonitor
 
-        health = HealthMonitor(warn=False)
+        health = HealthMonitor(probe=x[:256], warn=False)  # saturated and dead units on 256 rows
         callbacks.append(health)
     if args.schedule == "cosine":
         callbacks.append(LearningRateScheduler(CosineAnnealingLR(optimizer, T_max=args.epochs)))
