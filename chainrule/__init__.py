@@ -4,19 +4,41 @@ Forward propagation, a loss, backpropagation by the chain rule and gradient-desc
 PyTorch's names: ``chainrule.tensor``, ``Tensor.backward``, ``nn.Linear``, ``optim.SGD``.
 """
 
+import importlib
+from typing import Any
+
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad
 from chainrule.backend import float32, float64, manual_seed
 from chainrule.tensor import Tensor, cat, concatenate, ones, rand, randn, stack, tensor, where, zeros
 
 __version__ = "0.1.0"
 
+_SUBPACKAGES = ("nn", "optim", "data", "training", "io", "diagnostics", "plots")
+_DIAGNOSTICS = ("explain", "gradcheck")
+
+
+def __getattr__(name: str) -> Any:
+    """Load the higher layers on first use, so ``import chainrule`` stays light.
+
+    ``chainrule.nn``, ``chainrule.optim``, … are the subpackages; ``chainrule.explain`` and
+    ``chainrule.gradcheck`` are the functions of :mod:`chainrule.diagnostics`.
+    """
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"chainrule.{name}")
+    if name in _DIAGNOSTICS:
+        return getattr(importlib.import_module("chainrule.diagnostics"), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 __all__ = [
     "Tensor",
     "cat",
     "concatenate",
     "enable_grad",
+    "explain",
     "float32",
     "float64",
+    "gradcheck",
     "is_grad_enabled",
     "manual_seed",
     "no_grad",

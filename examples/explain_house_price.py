@@ -29,18 +29,18 @@ from pathlib import Path
 import chainrule
 from chainrule import nn, optim
 from chainrule.data import load_dataset
-from chainrule.explain import explain, explain_raw
-from chainrule.explain.examples import HOUSE_PRICE_LR, house_price
+from chainrule.diagnostics import explain, explain_raw
+from chainrule.diagnostics.examples import HOUSE_PRICE_LR, house_price
 from chainrule.training import fit
 
 
-def seed_001() -> chainrule.explain.Explanation:
+def seed_001() -> chainrule.diagnostics.Explanation:
     """Seed 001's network, one sample, one step with η = 0.2."""
     model, loss_fn, x, y = house_price()
     return explain(model, loss_fn, x, y, lr=HOUSE_PRICE_LR)
 
 
-def portland() -> chainrule.explain.Explanation:
+def portland() -> chainrule.diagnostics.Explanation:
     """A small network trained on the Portland houses, explained on one raw house."""
     dataset = load_dataset("portland-housing")
     preprocessor, x, y, _, _ = dataset.arrays()

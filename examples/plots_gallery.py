@@ -30,8 +30,8 @@ import numpy as np
 
 import chainrule
 from chainrule import nn, optim, plots
-from chainrule.explain import HealthMonitor
-from chainrule.explain.examples import house_price
+from chainrule.diagnostics import HealthMonitor
+from chainrule.diagnostics.examples import house_price
 from chainrule.training import fit
 
 

@@ -11,9 +11,9 @@ import torch
 
 import chainrule
 from chainrule import nn
-from chainrule.explain import explain
-from chainrule.explain.examples import house_price, house_price_explanation, house_price_slips
-from chainrule.explain.notation import network_layers, resolve
+from chainrule.diagnostics import explain
+from chainrule.diagnostics.examples import house_price, house_price_explanation, house_price_slips
+from chainrule.diagnostics.notation import network_layers, resolve
 
 
 def _seed_explanation(param=None, lr=0.2):

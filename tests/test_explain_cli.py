@@ -133,7 +133,7 @@ def test_explain_a_classifier_takes_the_class_label(models):
 
 
 def _row_table(checkpoint, values):
-    from chainrule.explain.preprocessed import raw_table
+    from chainrule.diagnostics.preprocessed import raw_table
 
     return raw_table(checkpoint.preprocessor, values)
 

@@ -9,8 +9,8 @@ import chainrule
 from chainrule import nn
 from chainrule.autograd import Function
 from chainrule.cli import main
-from chainrule.explain import gradcheck
-from chainrule.explain.examples import house_price
+from chainrule.diagnostics import gradcheck
+from chainrule.diagnostics.examples import house_price
 from chainrule.tensor import apply_op
 
 

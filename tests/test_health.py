@@ -10,7 +10,7 @@ import pytest
 
 import chainrule
 from chainrule import nn, optim
-from chainrule.explain import HealthMonitor, TrainingHealthWarning, activation_statistics
+from chainrule.diagnostics import HealthMonitor, TrainingHealthWarning, activation_statistics
 from chainrule.training import fit
 
 RNG = np.random.default_rng(0)

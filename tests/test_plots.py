@@ -14,7 +14,7 @@ import pytest
 import chainrule
 from chainrule import nn, plots
 from chainrule.cli import main
-from chainrule.explain.examples import house_price
+from chainrule.diagnostics.examples import house_price
 
 
 def _assert_drawn(path, min_colours=6):

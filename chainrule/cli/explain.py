@@ -82,7 +82,7 @@ def model_problem(args: argparse.Namespace, command: str) -> Problem:
     A checkpoint saved with its preprocessing (``chainrule train``) takes raw values, as in the
     CSV, in the model's input column order; they are encoded with that preprocessing.
     """
-    from chainrule.explain.examples import example_names
+    from chainrule.diagnostics.examples import example_names
 
     if args.example:
         if args.model:
@@ -105,7 +105,7 @@ def model_problem(args: argparse.Namespace, command: str) -> Problem:
     loss_fn = loss_by_name(args.loss or str(checkpoint.config.get("loss", "mse")))
     inputs, target = parse_rows(args.input), [t.strip() for t in args.target.split(";")]
     if preprocessor is not None:
-        from chainrule.explain.preprocessed import encode
+        from chainrule.diagnostics.preprocessed import encode
 
         try:
             x, y = encode(preprocessor, inputs, target)
@@ -132,7 +132,7 @@ def _in_features(model: nn.Module) -> int:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL, --example, --input, --target and --loss (shared with ``chainrule gradcheck``)."""
-    from chainrule.explain.examples import example_names
+    from chainrule.diagnostics.examples import example_names
 
     parser.add_argument("model", nargs="?", help="a model saved by chainrule train --save (.safetensors)")
     parser.add_argument("--example", choices=sorted(example_names()), help="a worked example built in")
@@ -149,9 +149,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the walk-through."""
-    from chainrule.explain import explain, render
-    from chainrule.explain.examples import house_price_blocks
-    from chainrule.explain.preprocessed import explain_raw
+    from chainrule.diagnostics import explain, render
+    from chainrule.diagnostics.examples import house_price_blocks
+    from chainrule.diagnostics.preprocessed import explain_raw
 
     problem = model_problem(args, "explain")
     lr = args.lr if args.lr is not None else problem.lr

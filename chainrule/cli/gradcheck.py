@@ -17,7 +17,7 @@ from chainrule.cli.explain import add_model_arguments, model_problem
 
 def run(args: argparse.Namespace) -> int:
     """Print the per-tensor report."""
-    from chainrule.explain import gradcheck
+    from chainrule.diagnostics import gradcheck
 
     problem = model_problem(args, "gradcheck")
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "max_entries": args.max_entries or None}

@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     callbacks = []
     health = None
     if args.plot:
-        from chainrule.explain.health import HealthMonitor
+        from chainrule.diagnostics.health import HealthMonitor
 
         health = HealthMonitor(probe=x[:256], warn=False)  # saturated and dead units on 256 rows
         callbacks.append(health)

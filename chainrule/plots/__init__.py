@@ -22,7 +22,7 @@ def save_training_plots(
 ) -> list[Path]:
     """The plots of a finished run in ``directory``: ``history.png`` (loss and metric curves), and
     ``network.png`` (the trained weights) with ``model``, ``gradient_norms.png`` with a
-    :class:`~chainrule.explain.health.HealthMonitor` (``health``).  Returns the paths written.
+    :class:`~chainrule.diagnostics.health.HealthMonitor` (``health``).  Returns the paths written.
     """
     directory = Path(directory)
     paths = [plot_history(history, directory / f"history{suffix}")]

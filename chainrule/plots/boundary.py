@@ -9,7 +9,7 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.autograd import no_grad
-from chainrule.explain.trace import model_dtype
+from chainrule.diagnostics.trace import model_dtype
 from chainrule.plots._figure import pyplot, save
 from chainrule.tensor import Tensor
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.autograd import no_grad
-from chainrule.explain.notation import format_number, network_layers
-from chainrule.explain.trace import as_batch, trace
+from chainrule.diagnostics.notation import format_number, network_layers
+from chainrule.diagnostics.trace import as_batch, trace
 from chainrule.plots._figure import pyplot, save
 
 MAX_UNITS = 12

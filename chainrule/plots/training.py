@@ -55,7 +55,7 @@ def plot_history(history: Any, path: str | os.PathLike, metrics: list[str] | Non
 def plot_gradient_norms(norms: Any, path: str | os.PathLike) -> Path:
     """‖∂L/∂Wˡ‖ of each layer over the epochs, on a log scale (vanishing gradients sit at the bottom).
 
-    ``norms`` is a :class:`~chainrule.explain.health.HealthMonitor` or a dict
+    ``norms`` is a :class:`~chainrule.diagnostics.health.HealthMonitor` or a dict
     ``{layer name: [norm per epoch]}``.
     """
     series = norms.gradient_norms() if hasattr(norms, "gradient_norms") else dict(norms)

@@ -1,6 +1,6 @@
 """Training on arrays (``chainrule.training``): the fit loop, callbacks, metrics and progress.
 
-The contract that callbacks, ``chainrule.explain``'s health monitor and ``chainrule.plots`` use
+The contract that callbacks, the health monitor of ``chainrule.diagnostics`` and ``chainrule.plots`` use
 is in DEVELOPERS.md ("Training loop contract").  ``ModelCheckpoint`` writes files, so it lives
 one layer up, in :mod:`chainrule.io`.
 """

@@ -22,7 +22,7 @@ from typing import Any
 
 from chainrule import backend, nn
 from chainrule.autograd import no_grad
-from chainrule.explain.notation import network_layers
+from chainrule.diagnostics.notation import network_layers
 from chainrule.tensor import Tensor
 from chainrule.training import Callback
 

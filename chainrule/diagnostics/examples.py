@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainrule import nn
-from chainrule.explain.notation import all_names, format_number
-from chainrule.explain.render import Heading, Paragraph, Table
-from chainrule.explain.walkthrough import Explanation, explain
+from chainrule.diagnostics.notation import all_names, format_number
+from chainrule.diagnostics.render import Heading, Paragraph, Table
+from chainrule.diagnostics.walkthrough import Explanation, explain
 
 HOUSE_PRICE_LR = 0.2
 """η of seed 001."""

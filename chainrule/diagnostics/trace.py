@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainrule import backend, nn
-from chainrule.explain.notation import Layer, network_layers
+from chainrule.diagnostics.notation import Layer, network_layers
 from chainrule.tensor import Tensor
 
 

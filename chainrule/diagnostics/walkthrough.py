@@ -7,7 +7,7 @@ For layers ell = 1..L with zˡ = Wˡ hˡ⁻¹ + bˡ, hˡ = f(zˡ) and h⁰ = x, 
 one element at a time  ∂L/∂wˡ_kj = ∂L/∂hˡ_k · ∂hˡ_k/∂zˡ_k · ∂zˡ_k/∂wˡ_kj  with
 ∂L/∂hˡ_k = Σ_m δˡ⁺¹_m wˡ⁺¹_mk, and the update  w ← w − η ∂L/∂w.  For a batch the loss is the
 mean (or sum) of the per-sample losses ℓ_n, so its gradient is the mean (or sum) of theirs
-(seed 002).  Every number shown is read from the engine (see :mod:`chainrule.explain.trace`).
+(seed 002).  Every number shown is read from the engine (see :mod:`chainrule.diagnostics.trace`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 from chainrule import nn, optim
 from chainrule.autograd import no_grad
-from chainrule.explain import render
-from chainrule.explain.notation import (
+from chainrule.diagnostics import render
+from chainrule.diagnostics.notation import (
     Layer,
     Math,
     ParamRef,
@@ -34,8 +34,8 @@ from chainrule.explain.notation import (
     resolve,
     symbol,
 )
-from chainrule.explain.render import Equation, Heading, Paragraph, Table
-from chainrule.explain.trace import Trace, trace
+from chainrule.diagnostics.render import Equation, Heading, Paragraph, Table
+from chainrule.diagnostics.trace import Trace, trace
 
 SMALL_PARAMETERS = 64
 """Networks with at most this many parameters get every gradient derived when no ``param`` is named."""

@@ -17,8 +17,8 @@ from typing import Any
 
 from chainrule import backend, nn
 from chainrule.autograd import no_grad
-from chainrule.explain.notation import format_number
-from chainrule.explain.trace import as_batch, working_copy
+from chainrule.diagnostics.notation import format_number
+from chainrule.diagnostics.trace import as_batch, working_copy
 from chainrule.tensor import Tensor
 
 

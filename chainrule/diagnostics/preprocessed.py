@@ -16,10 +16,10 @@ from typing import Any
 import numpy
 
 from chainrule.data import Preprocessor, Table
-from chainrule.explain.notation import format_number
-from chainrule.explain.render import Block, Heading, Paragraph
-from chainrule.explain.render import Table as TableBlock
-from chainrule.explain.walkthrough import SMALL_BATCH, Explanation, explain
+from chainrule.diagnostics.notation import format_number
+from chainrule.diagnostics.render import Block, Heading, Paragraph
+from chainrule.diagnostics.render import Table as TableBlock
+from chainrule.diagnostics.walkthrough import SMALL_BATCH, Explanation, explain
 
 
 def _rows(inputs: Any) -> list[list[Any]]:
@@ -190,12 +190,12 @@ def explain_raw(
     lr: float | None = None,
     decimals: int = 4,
 ) -> Explanation:
-    """:func:`~chainrule.explain.explain` of a trained model on raw values, through its preprocessing.
+    """:func:`~chainrule.diagnostics.explain` of a trained model on raw values, through its preprocessing.
 
     Parameters
     ----------
     model, loss_fn, param, lr, decimals
-        As for :func:`~chainrule.explain.explain`.
+        As for :func:`~chainrule.diagnostics.explain`.
     preprocessor : Preprocessor
         The fitted preprocessing the model was trained with (``chainrule.io.load(path).preprocessor``).
     inputs : sequence

@@ -1,6 +1,6 @@
 """A walk-through as a list of blocks, and its three renderings: terminal text, Markdown with LaTeX, HTML.
 
-Blocks hold :class:`~chainrule.explain.notation.Math` formulas, so each renderer picks the
+Blocks hold :class:`~chainrule.diagnostics.notation.Math` formulas, so each renderer picks the
 spelling it needs: ``w²₁₁`` in the terminal, ``w^{2}_{11}`` in Markdown, ``w<sup>2</sup><sub>11</sub>``
 in Jupyter.
 """
@@ -11,8 +11,8 @@ import html as html_lib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chainrule.explain.notation import Math, raw
-from chainrule.explain.notation import to_html as formula_html
+from chainrule.diagnostics.notation import Math, raw
+from chainrule.diagnostics.notation import to_html as formula_html
 
 
 @dataclass

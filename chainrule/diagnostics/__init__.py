@@ -1,9 +1,9 @@
 """Explain every number: chain-rule walk-throughs, gradient checks and training-health statistics."""
 
-from chainrule.explain.gradcheck import GradcheckReport, TensorCheck, gradcheck
-from chainrule.explain.health import HealthMonitor, TrainingHealthWarning, activation_statistics
-from chainrule.explain.preprocessed import explain_raw
-from chainrule.explain.walkthrough import Explanation, Factor, explain
+from chainrule.diagnostics.gradcheck import GradcheckReport, TensorCheck, gradcheck
+from chainrule.diagnostics.health import HealthMonitor, TrainingHealthWarning, activation_statistics
+from chainrule.diagnostics.preprocessed import explain_raw
+from chainrule.diagnostics.walkthrough import Explanation, Factor, explain
 
 __all__ = [
     "Explanation",
