@@ -159,7 +159,10 @@ class Module:
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers, checking names, shapes and dtypes.
+        """Copy arrays into the parameters and buffers in place, checking names and shapes.
+
+        Values are converted to the dtype of the model's arrays (as PyTorch's ``copy_``), so a
+        float64 state dict loads into a float32 model and the other way round.
 
         Raises
         ------
@@ -173,7 +176,6 @@ class Module:
         unexpected = [name for name in state_dict if name not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"state_dict does not match the model: missing {missing}, unexpected {unexpected}")
-        targets = dict(self.named_parameters())
         for name, value in state_dict.items():
             if name not in own:
                 continue
@@ -183,10 +185,7 @@ class Module:
                     f"state_dict entry {name!r} has shape {tuple(value.shape)}, the model's has "
                     f"shape {tuple(own[name].shape)}"
                 )
-            if name in targets:
-                targets[name].data[...] = value
-            else:
-                own[name][...] = value
+            own[name][...] = value  # the parameter's or buffer's own array
 
     # ------------------------------------------------------------------ display
     def extra_repr(self) -> str:
