@@ -142,7 +142,8 @@ def interleave(steps: dict[str, Callable], rounds: int, target: float, pause: fl
     Each block starts after ``pause`` seconds of sleep: OpenBLAS's and PyTorch's OpenMP worker
     threads spin for a while after their last call, and on two cores the spinning pool of one
     library would otherwise slow the next block of the other (PyTorch's large step ran ~1.7×
-    slower right after a NumPy block).
+    slower right after a NumPy block).  A tenth of a block, untimed, follows the sleep, since the
+    first steps after it run slower.
     """
     sizes = {name: steps_per_block(step, target) for name, step in steps.items()}
     for name, step in steps.items():  # warm-up
@@ -152,6 +153,7 @@ def interleave(steps: dict[str, Callable], rounds: int, target: float, pause: fl
     for r in range(rounds):
         for name in names if r % 2 == 0 else reversed(names):
             time.sleep(pause)
+            block_time(steps[name], max(1, sizes[name] // 10))  # untimed: wake the core up again
             times[name].append(block_time(steps[name], sizes[name]))
     return times
 
