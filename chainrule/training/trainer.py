@@ -1,9 +1,10 @@
 """The fit loop: :class:`Trainer` and :func:`fit`.
 
-One epoch shuffles the rows once (a single permutation of x and y), then walks through them in
-slices of ``batch_size``: for each slice, forward pass, loss, ``loss.backward()``, optimizer
-step.  Batch size 1 is the seeds' per-sample stochastic gradient descent, ``None`` full-batch
-gradient descent.  No Python loop runs over samples: every batch is one array slice.
+One epoch draws one permutation of the rows, then walks through it in runs of ``batch_size``:
+for each run, the rows are gathered (one indexing per batch, no copy of the whole set), then
+forward pass, loss, ``loss.backward()``, optimizer step.  Batch size 1 is the seeds' per-sample
+stochastic gradient descent, ``None`` full-batch gradient descent.  No Python loop runs over
+samples: every batch is one array operation.
 """
 
 from __future__ import annotations
@@ -294,19 +295,20 @@ class Trainer:
         begin, after, end = hooks["on_batch_begin"], hooks["on_after_backward"], hooks["on_batch_end"]
         model.train()
         n = len(x)
-        if shuffle:
-            order = self.generator.permutation(n)
-            x, y = x[order], y[order]
+        # Shuffled batches are gathered row by row from one permutation (x[order[a:b]] equals
+        # x[order][a:b] exactly) instead of copying the whole set each epoch.
+        order = self.generator.permutation(n) if shuffle else None
         outputs = None
         total = 0.0
         for self.batch, start in enumerate(range(0, n, batch_size)):
             stop = min(start + batch_size, n)
+            rows = slice(start, stop) if order is None else order[start:stop]
             logs = {"batch": self.batch, "size": stop - start} if begin or after or end else {}
             for hook in begin:
                 hook(self, logs)
             optimizer.zero_grad()
-            output = model(Tensor(x[start:stop]))
-            loss = loss_fn(output, y[start:stop])
+            output = model(Tensor(x[rows]))
+            loss = loss_fn(output, y[rows])
             value = loss.item()
             if not math.isfinite(value):
                 self._diverge(value, guard)
@@ -324,7 +326,7 @@ class Trainer:
             if self.metrics:
                 if outputs is None:
                     outputs = backend.xp.empty((n, *output.shape[1:]), dtype=output.dtype)
-                outputs[start:stop] = output.data
+                outputs[rows] = output.data  # in the original row order, beside y
         logs = {"loss": total / n}
         logs.update({name: metric(outputs, y) for name, metric in self.metrics.items()})
         return logs
