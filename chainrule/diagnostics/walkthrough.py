@@ -712,42 +712,25 @@ class Explanation:
             ell = lt.layer.number
             d = symbol("δ" if one else "Δ", ell)
             fprime = raw(f"f′({_z(ell).text})", rf"f'({_z(ell).latex})")
-            if ell == top:
-                blocks.append(
-                    Equation(
-                        [
-                            d,
-                            raw(
-                                f"{partial(L, _h(ell)).text} ⊙ {fprime.text}",
-                                rf"{partial(L, _h(ell)).latex} \odot {fprime.latex}",
-                            ),
-                            raw(
-                                f"{show(lt.grad_h).text} ⊙ {show(lt.derivative).text}",
-                                rf"{show(lt.grad_h).latex} \odot {show(lt.derivative).latex}",
-                            ),
-                            show(lt.delta),
-                        ]
-                    )
-                )
-            else:
+            if ell != top:
                 back = f"(W{_sup(ell + 1)})ᵀ δ{_sup(ell + 1)}" if one else f"Δ{_sup(ell + 1)} W{_sup(ell + 1)}"
                 blocks.append(Equation([partial(L, _h(ell)), raw(back), show(lt.grad_h)]))
-                blocks.append(
-                    Equation(
-                        [
-                            d,
-                            raw(
-                                f"{partial(L, _h(ell)).text} ⊙ {fprime.text}",
-                                rf"{partial(L, _h(ell)).latex} \odot {fprime.latex}",
-                            ),
-                            raw(
-                                f"{show(lt.grad_h).text} ⊙ {show(lt.derivative).text}",
-                                rf"{show(lt.grad_h).latex} \odot {show(lt.derivative).latex}",
-                            ),
-                            show(lt.delta),
-                        ]
-                    )
+            blocks.append(
+                Equation(
+                    [
+                        d,
+                        raw(
+                            f"{partial(L, _h(ell)).text} ⊙ {fprime.text}",
+                            rf"{partial(L, _h(ell)).latex} \odot {fprime.latex}",
+                        ),
+                        raw(
+                            f"{show(lt.grad_h).text} ⊙ {show(lt.derivative).text}",
+                            rf"{show(lt.grad_h).latex} \odot {show(lt.derivative).latex}",
+                        ),
+                        show(lt.delta),
+                    ]
                 )
+            )
             grad_w = lt.layer.linear.weight.grad
             previous = _h(ell - 1) if ell > 1 else symbol("x")
             form = (
