@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.run(args) or 0
     except (UsageError, ValueError, OSError, KeyError, TypeError) as error:
-        message = str(error).strip().strip("'\"") or type(error).__name__
+        message = (error.args[0] if isinstance(error, KeyError) and error.args else str(error)).strip()
+        message = message or type(error).__name__
         print(f"chainrule: error: {message.splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

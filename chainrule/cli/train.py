@@ -41,6 +41,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target", metavar="COL", help="the column to predict (needed with a CSV)")
     parser.add_argument("--dataset", metavar="NAME", help="a dataset instead of a CSV (see chainrule datasets)")
     parser.add_argument("--data-dir", metavar="DIR", help="folder with the files of a dataset that is not bundled")
+    parser.add_argument(
+        "--features", metavar="COLS", help="input columns, comma-separated (default: all but the target)"
+    )
+    parser.add_argument("--categorical", metavar="COLS", help="columns to one-hot encode (default: the text columns)")
+    parser.add_argument(
+        "--impute", choices=("mean", "median", "most_frequent"), help="fill missing feature values (default: an error)"
+    )
     parser.add_argument("--save", required=True, metavar="MODEL.safetensors", help="where to write the model")
     parser.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden layer widths, e.g. 16,8 ('' for none)")
     parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=DEFAULTS["activation"])
@@ -102,13 +109,28 @@ def _tables(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """``(preprocessor, train table, test table or None)``."""
     from chainrule.data import Preprocessor, read_csv
 
+    columns = {name: _column_list(getattr(args, name)) for name in ("features", "categorical")}
     if args.data is not None:
-        return Preprocessor(target=args.target, task=args.task), read_csv(args.data), None
+        preprocessor = Preprocessor(target=args.target, task=args.task, impute=args.impute, **columns)
+        return preprocessor, read_csv(args.data), None
+    if columns["features"] or columns["categorical"]:
+        raise UsageError("--features and --categorical go with a CSV; a --dataset has its own columns")
     dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
     if args.target is not None and args.target != dataset.target:
         raise UsageError(f"dataset {args.dataset!r} has target {dataset.target!r}; leave out --target")
-    preprocessor = Preprocessor(target=dataset.target, task=args.task or dataset.task, **dataset.preprocessing)
+    options = dict(dataset.preprocessing, **({"impute": args.impute} if args.impute else {}))
+    preprocessor = Preprocessor(target=dataset.target, task=args.task or dataset.task, **options)
     return preprocessor, train, test
+
+
+def _column_list(text: str | None) -> list[str] | None:
+    """``"a, b"`` → ``["a", "b"]``; None when the option was not given."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise UsageError(f"{text!r} is not column names separated by commas; write e.g. size_sqft,bedrooms")
+    return names
 
 
 def _optimizer(name: str, parameters: Any, lr: float) -> Any:

@@ -480,6 +480,7 @@ def _missing_error_at(table: Table, name: str, row: int, target: bool = False) -
     fix = (
         "fill it in or drop the row (a target is never imputed)"
         if target
-        else "fill it in, drop the row, or pass impute='mean', 'median' or 'most_frequent'"
+        else "fill it in, drop the row, or impute it (--impute mean|median|most_frequent on the command line, "
+        "impute='mean' in Python)"
     )
     return DataError(f"column {name!r} {table.row_name(row)} is empty (a missing value); {fix}")

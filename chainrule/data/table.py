@@ -146,7 +146,8 @@ class Table:
             except ValueError:
                 raise DataError(
                     f"column {name!r} {self.row_name(row)}: {cell!r} is not a number; correct the cell, "
-                    f"or declare the column categorical (Preprocessor(categorical=[{name!r}]))"
+                    f"or declare the column categorical (--categorical {name} on the command line, "
+                    f"Preprocessor(categorical=[{name!r}]) in Python)"
                 ) from None
         return out
 
