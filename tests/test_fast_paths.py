@@ -4,7 +4,9 @@ Adam updates the small parameters of a group together on flat arrays (``foreach`
 training runs with that path switched off (``FOREACH_LIMIT = 0``) and every weight, gradient and
 moment must be equal, also across ``state_dict``/``load_state_dict``, a parameter left without a
 gradient, a change of dtype and AdamW.  Then the graph engine: a tensor reached along several
-paths gets its gradient contributions added in a fixed order, checked against PyTorch.
+paths gets its gradient contributions added in a fixed order, checked against PyTorch.  Last, a
+``Sequential`` of ``Linear`` layers and activations run as one fused node (``ops.mlp.MLP``) against
+the same model run module by module (``FUSE_LAYERS = False``), and the cases that must not fuse.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 import chainrule
 from chainrule import nn, optim
+from chainrule.ops.mlp import MLP
 from chainrule.optim import adam
 
 
@@ -125,3 +128,135 @@ def test_gradient_reaching_a_tensor_along_several_paths_matches_torch():
     tb = ta * 2
     (ta * tb + tb.tanh() * ta + (ta @ ta.T).sum() + tb.exp().mean()).sum().backward()
     numpy.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- fused Sequential (ops.mlp.MLP)
+
+ACTIVATIONS = [nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, lambda: nn.LeakyReLU(0.2)]
+
+
+def _chain(activation, dtype: str, bias: bool = True, last=None) -> nn.Sequential:
+    chainrule.manual_seed(7)
+    layers = [nn.Linear(5, 4, bias=bias, dtype=dtype), activation(), nn.Linear(4, 3, bias=bias, dtype=dtype)]
+    return nn.Sequential(*layers, *([last()] if last else []))
+
+
+def _pass(monkeypatch, fused: bool, model, x_values, x_grad: bool, loss: str) -> dict:
+    """Forward, loss, backward with the fast path on or off: output, loss and every gradient."""
+    monkeypatch.setattr(nn.container, "FUSE_LAYERS", fused)
+    model.zero_grad()
+    x = chainrule.tensor(x_values, requires_grad=x_grad)
+    out = model(x)
+    assert isinstance(out.grad_fn, MLP) == fused
+    if loss == "mse":
+        value = nn.MSELoss()(out, chainrule.tensor(numpy.full(out.shape, 0.3, dtype=out.dtype)))
+    else:
+        labels = numpy.arange(out.shape[0] if out.ndim == 2 else 1) % 3
+        value = nn.CrossEntropyLoss()(out, chainrule.tensor(labels if out.ndim == 2 else labels[0]))
+    value.backward()
+    values = {"out": out.data.copy(), "loss": numpy.asarray(value.data)}
+    values.update({f"grad {name}": p.grad.copy() for name, p in model.named_parameters()})
+    if x_grad:
+        values["grad x"] = x.grad.copy()
+    return values
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_sequential_equals_module_by_module(monkeypatch, activation, dtype, bias):
+    model = _chain(activation, dtype, bias, last=activation)
+    x_values = numpy.random.default_rng(8).standard_normal((6, 5)).astype(dtype)
+    for loss in ("mse", "ce"):
+        for x_grad in (False, True):
+            fused = _pass(monkeypatch, True, model, x_values, x_grad, loss)
+            _assert_identical(fused, _pass(monkeypatch, False, model, x_values, x_grad, loss))
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 5)])
+def test_fused_sequential_takes_one_sample_and_extra_axes(monkeypatch, shape):
+    model = _chain(nn.Tanh, "float64")
+    x_values = numpy.random.default_rng(9).standard_normal(shape)
+    fused = _pass(monkeypatch, True, model, x_values, True, "mse")
+    _assert_identical(fused, _pass(monkeypatch, False, model, x_values, True, "mse"))
+
+
+def test_fused_sequential_matches_torch_float64():
+    chainrule.manual_seed(10)
+    model = nn.Sequential(nn.Linear(3, 5, dtype="float64"), nn.ReLU(), nn.Linear(5, 4, dtype="float64"), nn.Sigmoid())
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4), torch.nn.Sigmoid())
+    reference.double()
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), reference.parameters()):
+            q.copy_(torch.from_numpy(p.data))
+    x_values = numpy.random.default_rng(11).standard_normal((7, 3))
+    x, tx = chainrule.tensor(x_values, requires_grad=True), torch.tensor(x_values, requires_grad=True)
+    out = model(x)
+    assert isinstance(out.grad_fn, MLP)
+    (out * out).sum().backward()
+    tout = reference(tx)
+    (tout * tout).sum().backward()
+    numpy.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    numpy.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        numpy.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+class _ScaledReLU(nn.ReLU):
+    def forward(self, z):
+        return super().forward(z) * 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Sequential(nn.Linear(5, 4), nn.Dropout(0.0), nn.Linear(4, 3)),
+        lambda: nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4), nn.Linear(4, 3)),
+        lambda: nn.Sequential(nn.Tanh(), nn.Linear(5, 3)),
+        lambda: nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.ReLU(), nn.Linear(4, 3)),
+        lambda: nn.Sequential(nn.Linear(5, 4), _ScaledReLU(), nn.Linear(4, 3)),
+        lambda: nn.Sequential(nn.Linear(5, 4), nn.Sequential(nn.Tanh(), nn.Linear(4, 3))),
+        lambda: nn.Sequential(nn.Linear(5, 4, dtype="float64"), nn.Tanh(), nn.Linear(4, 3)),
+    ],
+)
+def test_other_modules_run_module_by_module(make):
+    chainrule.manual_seed(12)
+    model = make()
+    out = model(chainrule.tensor(numpy.ones((2, 5), dtype="float32")))
+    assert not isinstance(out.grad_fn, MLP)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_shared_parameter_and_numpy_input_run_module_by_module():
+    chainrule.manual_seed(13)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4))
+    model[2].weight = model[0].weight
+    assert not isinstance(model(chainrule.ones(2, 4)).grad_fn, MLP)
+    model = _chain(nn.Tanh, "float32")
+    assert not isinstance(model(numpy.ones((2, 5), dtype="float32")).grad_fn, MLP)
+
+
+def test_fused_sequential_no_grad_and_frozen_layer(monkeypatch):
+    model = _chain(nn.ReLU, "float64")
+    x = chainrule.tensor(numpy.random.default_rng(14).standard_normal((3, 5)))
+    with chainrule.no_grad():
+        out = model(x)
+    assert out.grad_fn is None and not out.requires_grad
+    monkeypatch.setattr(nn.container, "FUSE_LAYERS", False)
+    assert numpy.array_equal(out.data, model(x).data)
+    monkeypatch.setattr(nn.container, "FUSE_LAYERS", True)
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    model(x).sum().backward()
+    assert model[0].weight.grad is None and model[0].bias.grad is None
+    assert model[2].weight.grad is not None and model[2].bias.grad is not None
+
+
+def test_fused_sequential_shape_errors_name_the_layer():
+    model = _chain(nn.Tanh, "float32")
+    with pytest.raises(ValueError, match="expects inputs whose last axis has 5 features"):
+        model(chainrule.ones(2, 4))
+    model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="expects inputs whose last axis has 3 features, got input of shape"):
+        model(chainrule.ones(2, 5))

@@ -4,48 +4,66 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.autograd import Function
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module
-from chainrule.tensor import Tensor
+from chainrule.ops import elementwise
+from chainrule.tensor import Tensor, apply_op
 
 
-class Identity(Module):
+class ElementwiseActivation(Module):
+    """Base of the element-wise activations: h = f(z), one graph node of ``function``.
+
+    ``function`` is the :mod:`chainrule.ops.elementwise` op and ``options()`` its keyword
+    arguments; ``Sequential`` reads both to run a chain of layers as one fused node.
+    """
+
+    function: type[Function]
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of ``function`` (none unless the activation has a parameter)."""
+        return {}
+
+    def forward(self, z: Any) -> Tensor:
+        return apply_op(self.function, (F._as_tensor(z),), **self.options())
+
+
+class Identity(ElementwiseActivation):
     """h = z (a linear output layer, as in the house-price network)."""
 
-    def forward(self, z: Any) -> Tensor:
-        return F.identity(z)
+    function = elementwise.Identity
 
 
-class Sigmoid(Module):
+class Sigmoid(ElementwiseActivation):
     """h = σ(z) = 1 / (1 + e⁻ᶻ);  ∂h/∂z = h(1 − h)."""
 
-    def forward(self, z: Any) -> Tensor:
-        return F.sigmoid(z)
+    function = elementwise.Sigmoid
 
 
-class Tanh(Module):
+class Tanh(ElementwiseActivation):
     """h = tanh(z);  ∂h/∂z = 1 − h²."""
 
-    def forward(self, z: Any) -> Tensor:
-        return F.tanh(z)
+    function = elementwise.Tanh
 
 
-class ReLU(Module):
+class ReLU(ElementwiseActivation):
     """h = max(0, z);  ∂h/∂z = 1 for z > 0, else 0."""
 
-    def forward(self, z: Any) -> Tensor:
-        return F.relu(z)
+    function = elementwise.ReLU
 
 
-class LeakyReLU(Module):
+class LeakyReLU(ElementwiseActivation):
     """h = z for z > 0, else s·z (s = ``negative_slope``)."""
+
+    function = elementwise.LeakyReLU
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, z: Any) -> Tensor:
-        return F.leaky_relu(z, self.negative_slope)
+    def options(self) -> dict[str, Any]:
+        """``{"negative_slope": s}``."""
+        return {"negative_slope": self.negative_slope}
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"

@@ -53,13 +53,17 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
+        self.check_input(x)
+        return F.linear(x, self.weight, self.bias)
+
+    def check_input(self, x: Any) -> None:
+        """Raise ``ValueError`` unless the last axis of ``x`` has ``in_features`` entries."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
                 f"{self!r} expects inputs whose last axis has {self.in_features} features, got "
                 f"input of shape {tuple(shape)} (weight shape {tuple(self.weight.shape)})"
             )
-        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

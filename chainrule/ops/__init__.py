@@ -10,4 +10,5 @@ by the backward engine, not here.
 * :mod:`.shape` — ``reshape, transpose, getitem, concatenate, stack``
 * :mod:`.layers` — fused layer ops: ``linear``, ``softmax``, ``log_softmax``
 * :mod:`.losses` — fused losses: mean squared error, cross-entropy, BCE with logits
+* :mod:`.mlp` — a whole chain of linear layers and activations as one node (``Sequential``'s fast path)
 """

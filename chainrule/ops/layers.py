@@ -22,26 +22,28 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        self.x, self.weight = x, weight
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
         z = x @ weight.T
         if bias is not None:
             z += bias
         return z
 
-    def backward(self, grad):
+    def gradients(self, grad, needs_input: bool) -> tuple:
+        """(∂L/∂x, ∂L/∂W, ∂L/∂b) given ∂L/∂z = ``grad``; ∂L/∂x only if ``needs_input``, ∂L/∂b only with a bias."""
         x, weight = self.x, self.weight
-        parents = self.parents
-        grad_x = grad @ weight if parents[0].requires_grad else None
+        grad_x = grad @ weight if needs_input else None
         if x.ndim == 1:
             grad_w = grad[:, None] * x[None, :]
             grad_b = grad
         else:  # Gᵀ x reads G through a transposed view: BLAS takes it as is, with no copy
             grad_rows = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
             grad_w = grad_rows.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
-            grad_b = grad_rows.sum(axis=0) if len(parents) == 3 else None
-        if len(parents) == 2:
-            return grad_x, grad_w
+            grad_b = grad_rows.sum(axis=0) if self.has_bias else None
         return grad_x, grad_w, grad_b
+
+    def backward(self, grad):
+        grad_x, grad_w, grad_b = self.gradients(grad, self.parents[0].requires_grad)
+        return (grad_x, grad_w, grad_b) if self.has_bias else (grad_x, grad_w)
 
 
 class Softmax(Function):
