@@ -260,3 +260,16 @@ def test_fused_sequential_shape_errors_name_the_layer():
     model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(3, 2))
     with pytest.raises(ValueError, match="expects inputs whose last axis has 3 features, got input of shape"):
         model(chainrule.ones(2, 5))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", ">i8", "uint8", "uint64"])
+def test_one_pass_label_check_finds_negative_and_too_large_labels(dtype):
+    scores = chainrule.zeros(4, 3)
+    labels = numpy.array([0, 2, 1, 2, 0, 1, 2, 0], dtype=dtype)[::2]  # strided, as a column of a table
+    assert numpy.isclose(nn.CrossEntropyLoss()(scores, chainrule.tensor(labels)).item(), numpy.log(3))
+    bad = [[0, 1, 3, 2]]
+    if numpy.dtype(dtype).kind == "i":
+        bad += [[0, 1, -1, 2], [0, numpy.iinfo(dtype).min, 1, 2]]
+    for values in bad:
+        with pytest.raises(ValueError, match=r"labels must lie in 0\.\.2"):
+            nn.CrossEntropyLoss()(scores, chainrule.tensor(numpy.array(values, dtype=dtype)))

@@ -54,7 +54,10 @@ def class_targets(name: str, scores, target):
             f"{tuple(scores.shape[:1]) if not single else ()}, got {tuple(target.shape)}"
         )
     classes = scores2.shape[1]
-    if target1.size and (target1.min() < 0 or target1.max() >= classes):
+    # One pass instead of min and max: viewed as unsigned integers of the same width, a negative
+    # label becomes 2ᵇ plus itself (b the width in bits), so the maximum alone finds it.
+    unsigned = target1 if target1.dtype.kind == "u" else target1.view(target1.dtype.str.replace("i", "u"))
+    if target1.size and unsigned.max() >= classes:
         raise ValueError(f"{name}: target labels must lie in 0..{classes - 1}")
     return single, scores2, target1
 
@@ -81,13 +84,17 @@ class CrossEntropyLoss(Function):
     """
 
     def forward(self, logits, target, weight=None, reduction="mean"):
+        xp = backend.xp
         single, logits2, target1 = class_targets("cross-entropy", logits, target)
-        rows = backend.xp.arange(target1.shape[0])
-        self.single, self.reduction, self.rows, self.target = single, reduction, rows, target1
+        count, classes = logits2.shape
+        # each sample's label as a flat position, i·C + yᵢ: one index array picks (and, in
+        # backward, updates) the entries faster than the pair (rows, labels) does
+        self.picks = xp.add(xp.arange(0, count * classes, classes), target1, dtype=xp.intp)
+        self.single, self.reduction = single, reduction
         self.log_probs = log_softmax(logits2, axis=1)
         self.weights = None if weight is None else weight[target1]
-        picked = self.log_probs[rows, target1]
-        self.denominator = target1.shape[0] if self.weights is None else self.weights.sum()
+        picked = self.log_probs.take(self.picks)
+        self.denominator = count if self.weights is None else self.weights.sum()
         if self.weights is None and reduction != "none":  # Σ(−ℓ) = −Σℓ exactly: one array op fewer
             total = -picked.sum()
             return total / self.denominator if reduction == "mean" else total
@@ -97,7 +104,7 @@ class CrossEntropyLoss(Function):
 
     def backward(self, grad):
         grad_z = backend.xp.exp(self.log_probs)
-        grad_z[self.rows, self.target] -= 1
+        grad_z.reshape(-1)[self.picks] -= 1  # a new C-ordered array: its flat reshape is a view
         if self.reduction == "none":
             per_row = grad.reshape(-1)
         else:  # one number, as a Python float (see _scale): the same value, no 0-d array arithmetic
