@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from chainrule.nn.activation import ElementwiseActivation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from chainrule.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.ops.mlp import MLP
@@ -86,8 +86,7 @@ class Sequential(Module):
                 layout.append([bias is not None, None, None])
                 previous = module
             elif kind in FUSABLE_ACTIVATIONS and layout and layout[-1][1] is None:
-                activation: ElementwiseActivation = module
-                layout[-1][1:] = activation.function, activation.options()
+                layout[-1][1:] = module.function, module.options()
             else:
                 return None
         if len(set(parents)) != len(parents):  # a shared parameter: keep the engine's order of sums
