@@ -87,6 +87,11 @@ def _stratified(labels: numpy.ndarray, n_test: int, rng: numpy.random.Generator)
     return rng.permutation(numpy.concatenate(test)), rng.permutation(numpy.concatenate(train))
 
 
+def _check_batch_size(batch_size: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
 def batches(
     n: int,
     batch_size: int,
@@ -99,8 +104,7 @@ def batches(
     ``shuffle`` draws a new permutation (from ``generator``) per call; the last, smaller batch is
     yielded unless ``drop_last``. Batch size 1 is per-sample SGD, ``batch_size = n`` full batch.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_batch_size(batch_size)
     order = backend.generator(generator).permutation(n) if shuffle else backend.xp.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
@@ -134,8 +138,7 @@ class DataLoader:
         self.n = len(arrays[0])
         if any(len(array) != self.n for array in arrays):
             raise ValueError(f"arrays have different lengths {[len(a) for a in arrays]}; pass one row per sample")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        _check_batch_size(batch_size)
         self.arrays = arrays
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
