@@ -540,34 +540,22 @@ class Explanation:
         blocks.append(
             Equation([third.derivative, *([third.formula] if third.formula else []), self._n(third.value)], indent=1)
         )
-        target = partial(L, ref.symbol)
-        blocks.append(
-            Equation(
-                [
-                    target,
-                    product([f.derivative for f in chain], "·"),
-                    product([self._n(f.value, True) for f in chain]),
-                    self._n(value),
-                ],
-                indent=1,
-            )
-        )
-        if path is not None:
-            blocks.append(
-                Equation(
-                    [
-                        target,
-                        product([f.derivative for f in path], "·"),
-                        product([self._n(f.value, True) for f in path]),
-                        self._n(value),
-                    ],
-                    "one path from L",
-                    indent=1,
-                )
-            )
+        for factors, note in ((chain, ""), (path, "one path from L")):
+            if factors is not None:
+                blocks.append(self._chain_equation(ref, factors, value, note))
         if self.updated is not None:
             blocks.append(self._update_equation(ref, value))
         return blocks
+
+    def _chain_equation(self, ref: ParamRef, factors: list[Factor], value: float, note: str) -> Equation:
+        """∂L/∂param = factor · factor · … = number × number × … = value."""
+        terms = [
+            partial(L, ref.symbol),
+            product([f.derivative for f in factors], "·"),
+            product([self._n(f.value, True) for f in factors]),
+            self._n(value),
+        ]
+        return Equation(terms, note, indent=1)
 
     def _update_equation(self, ref: ParamRef, value: float) -> Equation:
         old = float(ref.parameter.data[ref.index])
