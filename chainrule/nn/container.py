@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from chainrule.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.nn.linear import Linear
@@ -55,7 +55,7 @@ class Sequential(Module):
                 setattr(self, str(index), module)
 
     def forward(self, x: Any) -> Any:
-        if FUSE_LAYERS and isinstance(x, Tensor) and len(self._modules) > 1:
+        if FUSE_LAYERS and isinstance(x, Tensor):
             out = self._fused_forward(x)
             if out is not None:
                 return out
@@ -65,33 +65,42 @@ class Sequential(Module):
 
     def _fused_forward(self, x: Tensor) -> Tensor | None:
         """The output as one :class:`~chainrule.ops.mlp.MLP` node, or ``None`` if the modules do
-        not qualify (see the class docstring) and must run one by one."""
+        not qualify (see the class docstring) and must run one by one.
+
+        The layout of the chain is worked out once and kept (``_fusion``) with the modules it was
+        made for; each call checks that the modules, their biases and activation options are
+        still those, then gathers the parameters and checks their dtypes.
+        """
+        modules = tuple(self._modules.values())
+        plan = self.__dict__.get("_fusion")
+        if (
+            plan is None
+            or plan.modules != modules
+            or any(module.options() != plan.layout[index][2] for index, module in plan.tunable)
+        ):
+            plan = _fusion_plan(modules)
+            object.__setattr__(self, "_fusion", plan)
+        if plan.layout is None:
+            return None
         dtype = x.data.dtype
         parents: list[Tensor] = [x]
-        layout: list[list] = []  # per Linear: [has_bias, activation op or None, its options]
-        previous: Linear | None = None
-        for module in self._modules.values():
-            kind = type(module)
-            if kind is Linear:
-                if previous is None:
-                    module.check_input(x)
-                elif previous.weight.data.shape[0] != module.in_features:
-                    return None  # the module-by-module path raises the error at this layer
-                weight, bias = module.weight, module.bias
-                if weight.data.dtype != dtype or (bias is not None and bias.data.dtype != dtype):
-                    return None
-                parents.append(weight)
-                if bias is not None:
-                    parents.append(bias)
-                layout.append([bias is not None, None, None])
-                previous = module
-            elif kind in FUSABLE_ACTIVATIONS and layout and layout[-1][1] is None:
-                layout[-1][1:] = module.function, module.options()
-            else:
+        for module, (has_bias, _, _) in zip(plan.linears, plan.layout):
+            weight, bias = module.weight, module.bias
+            if (bias is not None) is not has_bias:
+                object.__setattr__(self, "_fusion", None)  # a bias added or removed: plan again
+                return self._fused_forward(x)
+            if weight.data.dtype != dtype or (has_bias and bias.data.dtype != dtype):
                 return None
+            parents.append(weight)
+            if has_bias:
+                parents.append(bias)
+        plan.linears[0].check_input(x)
+        for module, following in zip(plan.linears, plan.linears[1:]):
+            if module.weight.data.shape[0] != following.in_features:
+                return None  # the module-by-module path raises the error at this layer
         if len(set(parents)) != len(parents):  # a shared parameter: keep the engine's order of sums
             return None
-        return apply_op(MLP, tuple(parents), layout=layout)
+        return apply_op(MLP, tuple(parents), layout=plan.layout)
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end."""
@@ -109,3 +118,39 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(*modules[index])
         return modules[index]
+
+
+class FusionPlan(NamedTuple):
+    """How a ``Sequential`` runs as one :class:`~chainrule.ops.mlp.MLP` node.
+
+    ``layout`` has one ``(has_bias, activation op or None, its options)`` per ``Linear`` layer,
+    or is ``None`` when the modules are not such a chain; ``tunable`` lists (layer index,
+    activation module) for activations with options (``LeakyReLU``), which are checked per call.
+    """
+
+    modules: tuple
+    linears: tuple
+    layout: tuple | None
+    tunable: tuple
+
+
+def _fusion_plan(modules: tuple) -> FusionPlan:
+    """The :class:`FusionPlan` of ``modules``: ``Linear`` layers each followed by at most one of
+    :data:`FUSABLE_ACTIVATIONS`, or a plan with ``layout=None``."""
+    linears: list[Linear] = []
+    layout: list[list] = []
+    tunable = []
+    for module in modules:
+        kind = type(module)
+        if kind is Linear:
+            linears.append(module)
+            layout.append([module.bias is not None, None, {}])
+        elif kind in FUSABLE_ACTIVATIONS and layout and layout[-1][1] is None:
+            layout[-1][1:] = module.function, module.options()
+            if layout[-1][2]:
+                tunable.append((len(layout) - 1, module))
+        else:
+            return FusionPlan(modules, (), None, ())
+    if len(modules) < 2:
+        return FusionPlan(modules, (), None, ())
+    return FusionPlan(modules, tuple(linears), tuple(tuple(entry) for entry in layout), tuple(tunable))

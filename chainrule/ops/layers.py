@@ -6,8 +6,32 @@ last bit in the float64 tests) with fewer temporaries and less bookkeeping per s
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from chainrule import backend
 from chainrule.autograd import Function
+
+
+def affine(x, weight, bias=None):
+    """z = x Wᵀ + b, through ``dot`` (for small operands it costs half of ``matmul``)."""
+    z = x.dot(weight.T)
+    if bias is not None:
+        z += bias
+    return z
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(count: int, dtype) -> Any:
+    ones = backend.xp.ones(count, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def column_sums(grad):
+    """Σ over the rows of a 2-D ``grad``: the product 1ᵀ G, one BLAS call, several times faster
+    than ``grad.sum(axis=0)`` on small and medium arrays (a reduction across rows)."""
+    return _ones(grad.shape[0], grad.dtype).dot(grad)
 
 
 class Linear(Function):
@@ -16,29 +40,26 @@ class Linear(Function):
     ``W`` has shape (out, in), so ``W[k, j]`` is the seed's w_kj, the weight from input j to
     unit k.  With G = ∂L/∂z (one row per sample):
 
-        ∂L/∂x = G W,    ∂L/∂W = Gᵀ x,    ∂L/∂b = Σ_samples G.
+        ∂L/∂x = G W,    ∂L/∂W = Gᵀ x,    ∂L/∂b = Σ_samples G = 1ᵀ G.
 
     Input gradients are computed only for parents that require them (the data never does).
     """
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
-        z = x @ weight.T
-        if bias is not None:
-            z += bias
-        return z
+        return affine(x, weight, bias)
 
     def gradients(self, grad, needs_input: bool) -> tuple:
         """(∂L/∂x, ∂L/∂W, ∂L/∂b) given ∂L/∂z = ``grad``; ∂L/∂x only if ``needs_input``, ∂L/∂b only with a bias."""
         x, weight = self.x, self.weight
-        grad_x = grad @ weight if needs_input else None
+        grad_x = grad.dot(weight) if needs_input else None
         if x.ndim == 1:
             grad_w = grad[:, None] * x[None, :]
             grad_b = grad
         else:  # Gᵀ x reads G through a transposed view: BLAS takes it as is, with no copy
             grad_rows = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
-            grad_w = grad_rows.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
-            grad_b = grad_rows.sum(axis=0) if self.has_bias else None
+            grad_w = grad_rows.T.dot(x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            grad_b = column_sums(grad_rows) if self.has_bias else None
         return grad_x, grad_w, grad_b
 
     def backward(self, grad):

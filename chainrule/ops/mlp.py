@@ -1,25 +1,26 @@
 """A fused multilayer perceptron: one graph node for a chain of Linear layers and activations.
 
 ``Sequential(Linear, f¹, Linear, f², …)`` records one node per layer and per activation; this op
-records one node for the whole chain.  Its forward pass runs, layer by layer, the very
-:class:`~chainrule.ops.layers.Linear` and activation nodes the modules would record (one object
-each, kept in ``self.layers``), and its backward pass walks them in reverse, which is the chain
-rule of backpropagation:
+records one node for the whole chain.  Its forward pass computes, layer by layer,
+
+    zˡ = hˡ⁻¹ (Wˡ)ᵀ + bˡ,    hˡ = fˡ(zˡ),    h⁰ = x,
+
+keeping each layer's input hˡ⁻¹ and activation node (which keeps what f′ needs), and its backward
+pass is the chain rule of backpropagation, walked from the last layer to the first:
 
     δᴸ = ∂L/∂hᴸ ⊙ f′(zᴸ),    δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ f′(zˡ),
     ∂L/∂Wˡ = (δˡ)ᵀ hˡ⁻¹,     ∂L/∂bˡ = Σ_samples δˡ,     ∂L/∂x = δ¹ W¹.
 
-Every array operation is the one the per-layer nodes do, in the same order, so values and
-gradients are the same to the last bit; what is saved is the bookkeeping per node (a tensor, a
-graph node and its parents, the backward engine's sort and accumulation between them).
+These are the formulas of the per-layer nodes (:class:`~chainrule.ops.layers.Linear` and the
+activations of :mod:`~chainrule.ops.elementwise`), written out once for the whole chain: what is
+saved is the bookkeeping per node (a tensor, a graph node and its parents, the backward engine's
+sort and accumulation between them); 1-D and N-D inputs are flattened to rows once, not per layer.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from chainrule.autograd import Function
-from chainrule.ops.layers import Linear
+from chainrule.ops.layers import affine, column_sums
 
 
 class MLP(Function):
@@ -28,37 +29,42 @@ class MLP(Function):
     Parents are ``(x, W¹[, b¹], W²[, b²], …)``; ``layout`` has one entry per layer,
     ``(has_bias, activation_class or None, activation_options)``, with ``activation_class`` an
     element-wise :class:`~chainrule.autograd.Function` whose ``backward`` needs no parents.
-    ``self.layers`` holds each layer's ``(Linear node, activation node or None)`` after forward.
+    ``x`` has one or more leading axes of samples (``(in,)``, ``(N, in)``, ``(N, M, in)``, …).
     """
 
     def forward(self, x, *params, layout=()):
-        self.layers: list[tuple[Linear, Any]] = []
-        h, index = x, 0
+        self.shape = x.shape
+        h = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        self.layers = layers = []  # per layer: (input hˡ⁻¹, Wˡ, has bias, activation node or None)
+        index = 0
         for has_bias, activation_class, options in layout:
-            linear = Linear()
-            if has_bias:
-                h = linear.forward(h, params[index], params[index + 1])
-                index += 2
-            else:
-                h = linear.forward(h, params[index])
-                index += 1
+            weight = params[index]
+            z = affine(h, weight, params[index + 1] if has_bias else None)
+            index += 1 + has_bias
             activation = None
             if activation_class is not None:
                 activation = activation_class()
-                h = activation.forward(h, **options)
-            self.layers.append((linear, activation))
-        return h
+                z = activation.forward(z, **options)
+            layers.append((h, weight, has_bias, activation))
+            h = z
+        return h if x.ndim == 2 else h.reshape(*self.shape[:-1], h.shape[-1])
 
     def backward(self, grad):
-        grads: list[Any] = []
+        if grad.ndim != 2:
+            grad = grad.reshape(-1, grad.shape[-1])
+        grads = []
         layers = self.layers
         for number in range(len(layers) - 1, -1, -1):
-            linear, activation = layers[number]
+            h, weight, has_bias, activation = layers[number]
             if activation is not None:
                 (grad,) = activation.backward(grad)
-            needs_input = number > 0 or self.parents[0].requires_grad
-            grad, grad_w, grad_b = linear.gradients(grad, needs_input)
-            grads.extend((grad_b, grad_w) if linear.has_bias else (grad_w,))
+            if has_bias:
+                grads.append(column_sums(grad))  # ∂L/∂bˡ = Σ_samples δˡ
+            grads.append(grad.T.dot(h))  # ∂L/∂Wˡ = (δˡ)ᵀ hˡ⁻¹: BLAS reads the transposed view as is
+            # ∂L/∂hˡ⁻¹ = δˡ Wˡ (not for the input unless it requires a gradient)
+            grad = grad.dot(weight) if number or self.parents[0].requires_grad else None
+        if grad is not None and len(self.shape) != 2:
+            grad = grad.reshape(self.shape)
         grads.append(grad)
         grads.reverse()
         return grads

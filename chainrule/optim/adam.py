@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from chainrule import backend
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, split_like
 
 
 class Adam(Optimizer):
@@ -42,6 +41,8 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+
+    foreach = True
 
     def __init__(
         self,
@@ -77,7 +78,7 @@ class Adam(Optimizer):
             params = [p for p in group["params"] if p.grad is not None]
             flat = self._flat_state(index, group, params)
             if flat is not None:
-                self._step_flat(group, params, flat)
+                self._step_flat(params, group, flat)
                 continue
             for p in params:
                 self._step_one(group, p)
@@ -93,6 +94,10 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(p.data)
             if amsgrad:
                 state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        elif state["exp_avg"].dtype != p.data.dtype:  # the parameter changed dtype (Module.to)
+            for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                if name in state:
+                    state[name] = state[name].astype(p.data.dtype)
         state["step"] += 1
         if self.decoupled_weight_decay:
             p.data *= 1 - lr * weight_decay
@@ -105,60 +110,51 @@ class Adam(Optimizer):
         p.data -= work
 
     def _flat_state(self, index: int, group: dict[str, Any], params: list) -> tuple | None:
-        """The flat arrays (gradient, m, v, work, per-parameter views of work) of group ``index``,
-        made or checked here, or ``None`` if its parameters are to be updated one by one.
+        """The flat arrays (data, gradient, m, v, work) of group ``index``, made or checked here,
+        or ``None`` if its parameters are to be updated one by one.
 
+        Data and gradient are the packed ones of :meth:`Optimizer._packed`;
         ``state[p]["exp_avg"]`` and ``["exp_avg_sq"]`` are views into the flat m and v, so that
         ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before; state restored by
         ``load_state_dict`` (new arrays) is copied into fresh flat arrays at the next step.
         """
-        if len(params) < 2 or group["weight_decay"] or group["amsgrad"]:
-            return None
-        dtype = params[0].data.dtype
-        if sum(p.data.size for p in params) > FOREACH_LIMIT or any(p.data.dtype != dtype for p in params):
+        if group["weight_decay"] or group["amsgrad"]:
             return None
         states = [self.state.get(p) or {} for p in params]
         if len({state.get("step", 0) for state in states}) != 1:
             return None
+        packed = self._packed(index, params)
+        if packed is None:
+            return None
+        data, grad = packed
         cached = self._flat.get(index)
         if (
             cached is not None
-            and len(cached[0]) == len(params)
-            and all(p is q for p, q in zip(params, cached[0]))
+            and cached[0] is data
             and all(
                 state.get("exp_avg") is m and state.get("exp_avg_sq") is v
                 for state, m, v in zip(states, cached[2], cached[3])
             )
-            and cached[1][0].dtype == dtype
         ):
             return cached[1]
         xp = backend.xp
-        sizes = [p.data.size for p in params]
-        grad, m, v, work = (xp.zeros(sum(sizes), dtype=dtype) for _ in range(4))
-        bounds = [(stop - size, stop) for size, stop in zip(sizes, itertools.accumulate(sizes))]
-        views = [[a[start:stop].reshape(p.shape) for p, (start, stop) in zip(params, bounds)] for a in (m, v, work)]
+        m, v, work = (xp.zeros_like(data) for _ in range(3))
+        views = [split_like(a, params) for a in (m, v)]
         for p, state, m_p, v_p in zip(params, states, views[0], views[1]):
             if state:  # keep the moments so far (after load_state_dict, or a change of parameters)
                 m_p[...], v_p[...] = state["exp_avg"], state["exp_avg_sq"]
             self.state[p] = {**state, "step": state.get("step", 0), "exp_avg": m_p, "exp_avg_sq": v_p}
-        self._flat[index] = (params, (grad, m, v, work, views[2]), views[0], views[1])
+        self._flat[index] = (data, (data, grad, m, v, work), views[0], views[1])
         return self._flat[index][1]
 
-    def _step_flat(self, group: dict[str, Any], params: list, flat: tuple) -> None:
+    def _step_flat(self, params: list, group: dict[str, Any], flat: tuple) -> None:
         """The update of all of ``params`` at once on the group's flat arrays."""
-        grad, m, v, work, work_views = flat
-        backend.xp.concatenate([p.grad.reshape(-1) for p in params], out=grad)
+        data, grad, m, v, work = flat
+        backend.xp.concatenate([p.grad for p in params], axis=None, out=grad)
         for p in params:
             self.state[p]["step"] += 1
         adam_update(grad, m, v, work, self.state[params[0]]["step"], group)
-        for p, step in zip(params, work_views):
-            p.data -= step
-
-
-FOREACH_LIMIT = 1 << 16
-"""Groups of at most this many numbers in all are updated on flat arrays: below it the cost of an
-update is the fixed cost of each array operation; above it, memory traffic, which gathering the
-gradients would only add to."""
+        data -= work
 
 
 def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, Any], v_max: Any = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,10 +28,14 @@ class Optimizer:
         Per-parameter state (momentum buffers, moment estimates, step counts), keyed by parameter.
     """
 
+    foreach = False
+    """Whether small parameter groups are packed into flat arrays and updated at once (:meth:`_pack`)."""
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[Any, dict[str, Any]] = {}
         self._workspace: dict[Any, dict[int, Any]] = {}
+        self._packs: dict[int, tuple] = {}  # group index → (views, flat data, flat gradient), see _pack
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if not groups:
@@ -47,6 +52,8 @@ class Optimizer:
             if not parameter.requires_grad:
                 raise ValueError("the optimizer can only update tensors with requires_grad=True")
         self.param_groups.append(group)
+        if self.foreach:
+            self._pack(len(self.param_groups) - 1)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``.grad = None`` (or zeroed in place with ``set_to_none=False``)."""
@@ -109,6 +116,46 @@ class Optimizer:
             buffer = buffers[slot] = backend.xp.empty_like(parameter.data)
         return buffer
 
+    def _pack(self, index: int) -> None:
+        """Lay the parameters of group ``index`` end to end in one flat array, if they are small.
+
+        Small parameters are updated at once, as PyTorch's ``foreach`` updates do: below
+        :data:`FOREACH_LIMIT` numbers the cost of an update is the fixed cost of each array
+        operation, not the arithmetic.  Each ``p.data`` becomes a view of the flat array (same
+        values, same shape; an array taken from ``p.data`` after this keeps seeing the updates),
+        so that one in-place operation updates them all.  Done when the group is added, so an
+        optimizer that packs must be made before arrays are taken from ``p.data`` to be watched.
+        """
+        params = self.param_groups[index]["params"]
+        dtype = params[0].data.dtype
+        if (
+            len(params) < 2
+            or sum(p.data.size for p in params) > FOREACH_LIMIT
+            or any(p.data.dtype != dtype for p in params)
+            or len({id(p) for p in params}) != len(params)
+        ):
+            return
+        xp = backend.xp
+        data = xp.concatenate([p.data for p in params], axis=None)
+        views = split_like(data, params)
+        for p, view in zip(params, views):
+            p.data = view
+        self._packs[index] = (views, data, xp.empty_like(data))
+
+    def _packed(self, index: int, params: list) -> tuple | None:
+        """(flat data, flat gradient buffer) of group ``index`` if it is packed (:meth:`_pack`),
+        ``params`` are all of its parameters and each ``p.data`` is still its view; else ``None``
+        (a parameter without a gradient this step, or ``p.data`` assigned, e.g. by ``Module.to``:
+        then the parameters are updated one by one)."""
+        cached = self._packs.get(index)
+        if cached is None or len(cached[0]) != len(params):
+            return None
+        views, data, grad = cached
+        for p, view in zip(params, views):
+            if p.data is not view:
+                return None
+        return data, grad
+
     def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
         """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""
         if not weight_decay:
@@ -124,6 +171,21 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+FOREACH_LIMIT = 1 << 16
+"""Groups of at most this many numbers in all are updated on flat arrays (:meth:`Optimizer._pack`):
+below it the cost of an update is the fixed cost of each array operation; above it, memory
+traffic, which gathering the gradients would only add to."""
+
+
+def split_like(flat: Any, params: list) -> list:
+    """Views of ``flat`` shaped like each of ``params`` in turn, as if their arrays were laid end to end."""
+    sizes = [p.data.size for p in params]
+    return [
+        flat[stop - size : stop].reshape(p.data.shape)
+        for p, size, stop in zip(params, sizes, itertools.accumulate(sizes))
+    ]
 
 
 def _copy(value: Any) -> Any:

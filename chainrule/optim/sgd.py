@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from chainrule import backend
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -39,6 +40,8 @@ class SGD(Optimizer):
     >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
     """
 
+    foreach = True
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -58,23 +61,36 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def step(self) -> None:
-        """One update of every parameter that has a gradient, in place."""
-        for group in self.param_groups:
-            lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if weight_decay:
-                    grad = grad + weight_decay * p.data
-                if momentum:
-                    state = self.state.setdefault(p, {})
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        buffer = state["momentum_buffer"] = grad.copy()
-                    else:
-                        buffer *= momentum
-                        dampening = group["dampening"]
-                        buffer += (1 - dampening) * grad if dampening else grad
-                    grad = grad + momentum * buffer if group["nesterov"] else buffer
-                p.data -= lr * grad
+        """One update of every parameter that has a gradient, in place.
+
+        A group without momentum whose parameters are small (see :meth:`Optimizer._packed`) is
+        updated at once on one flat array: the same arithmetic for every number.
+        """
+        for index, group in enumerate(self.param_groups):
+            params = [p for p in group["params"] if p.grad is not None]
+            packed = None if group["momentum"] else self._packed(index, params)
+            if packed is None:
+                for p in params:
+                    self._update(p.data, p.grad, p, group)
+            else:
+                data, grad = packed
+                backend.xp.concatenate([p.grad for p in params], axis=None, out=grad)
+                self._update(data, grad, None, group)
+
+    def _update(self, data: Any, grad: Any, p: Any, group: dict[str, Any]) -> None:
+        """w ← w − η g for the array ``data`` (one parameter's, or a packed group's) with gradient
+        ``grad``, after weight decay and momentum (whose buffer is kept in the state of ``p``)."""
+        lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        if weight_decay:
+            grad = grad + weight_decay * data
+        if momentum:
+            state = self.state.setdefault(p, {})
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = grad.copy()
+            else:
+                buffer *= momentum
+                dampening = group["dampening"]
+                buffer += (1 - dampening) * grad if dampening else grad
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        data -= lr * grad
