@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -67,40 +68,18 @@ class Sequential(Module):
         """The output as one :class:`~chainrule.ops.mlp.MLP` node, or ``None`` if the modules do
         not qualify (see the class docstring) and must run one by one.
 
-        The layout of the chain is worked out once and kept (``_fusion``) with the modules it was
-        made for; each call checks that the modules, their biases and activation options are
-        still those, then gathers the parameters and checks their dtypes.
+        What qualifies is worked out once (:func:`fusion_plan`) and kept in ``_fusion`` with the
+        modules, parameters and parameter arrays it was worked out for; each call checks that
+        they are still the same objects (:func:`plan_holds`) and that ``x`` fits.
         """
-        modules = tuple(self._modules.values())
         plan = self.__dict__.get("_fusion")
-        if (
-            plan is None
-            or plan.modules != modules
-            or any(module.options() != plan.layout[index][2] for index, module in plan.tunable)
-        ):
-            plan = _fusion_plan(modules)
+        if plan is None or not plan_holds(plan, self._modules):
+            plan = fusion_plan(tuple(self._modules.values()))
             object.__setattr__(self, "_fusion", plan)
-        if plan.layout is None:
+        if plan.layout is None or x.data.dtype != plan.dtype:
             return None
-        dtype = x.data.dtype
-        parents: list[Tensor] = [x]
-        for module, (has_bias, _, _) in zip(plan.linears, plan.layout):
-            weight, bias = module.weight, module.bias
-            if (bias is not None) is not has_bias:
-                object.__setattr__(self, "_fusion", None)  # a bias added or removed: plan again
-                return self._fused_forward(x)
-            if weight.data.dtype != dtype or (has_bias and bias.data.dtype != dtype):
-                return None
-            parents.append(weight)
-            if has_bias:
-                parents.append(bias)
         plan.linears[0].check_input(x)
-        for module, following in zip(plan.linears, plan.linears[1:]):
-            if module.weight.data.shape[0] != following.in_features:
-                return None  # the module-by-module path raises the error at this layer
-        if len(set(parents)) != len(parents):  # a shared parameter: keep the engine's order of sums
-            return None
-        return apply_op(MLP, tuple(parents), layout=plan.layout)
+        return apply_op(MLP, (x, *plan.params), layout=plan.layout)
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end."""
@@ -124,19 +103,42 @@ class FusionPlan(NamedTuple):
     """How a ``Sequential`` runs as one :class:`~chainrule.ops.mlp.MLP` node.
 
     ``layout`` has one ``(has_bias, activation op or None, its options)`` per ``Linear`` layer,
-    or is ``None`` when the modules are not such a chain; ``tunable`` lists (layer index,
-    activation module) for activations with options (``LeakyReLU``), which are checked per call.
+    or is ``None`` when the modules do not qualify.  ``params`` are the parameters in the order
+    of the node's parents, ``arrays`` their ``data`` when the plan was made, ``dtype`` theirs;
+    ``owners`` holds each Linear with its weight and bias, ``tunable`` (layer index, activation)
+    for the activations with options (``LeakyReLU``).
     """
 
     modules: tuple
-    linears: tuple
-    layout: tuple | None
-    tunable: tuple
+    owners: tuple = ()
+    params: tuple = ()
+    arrays: tuple = ()
+    dtype: Any = None
+    linears: tuple = ()
+    layout: tuple | None = None
+    tunable: tuple = ()
 
 
-def _fusion_plan(modules: tuple) -> FusionPlan:
-    """The :class:`FusionPlan` of ``modules``: ``Linear`` layers each followed by at most one of
-    :data:`FUSABLE_ACTIVATIONS`, or a plan with ``layout=None``."""
+def plan_holds(plan: FusionPlan, modules: dict) -> bool:
+    """Whether ``plan`` was made for these modules, parameters and parameter arrays as they are now."""
+    if len(modules) != len(plan.modules):
+        return False
+    for module, planned in zip(modules.values(), plan.modules):
+        if module is not planned:
+            return False
+    for module, weight, bias in plan.owners:
+        if module.weight is not weight or module.bias is not bias:
+            return False
+    for parameter, array in zip(plan.params, plan.arrays):
+        if parameter.data is not array:
+            return False
+    return all(module.options() == plan.layout[index][2] for index, module in plan.tunable)
+
+
+def fusion_plan(modules: tuple) -> FusionPlan:
+    """The :class:`FusionPlan` of ``modules``: they qualify if they are ``Linear`` layers, each
+    followed by at most one of :data:`FUSABLE_ACTIVATIONS`, whose parameters share one dtype,
+    whose shapes chain and of which none is used twice."""
     linears: list[Linear] = []
     layout: list[list] = []
     tunable = []
@@ -150,7 +152,19 @@ def _fusion_plan(modules: tuple) -> FusionPlan:
             if layout[-1][2]:
                 tunable.append((len(layout) - 1, module))
         else:
-            return FusionPlan(modules, (), None, ())
-    if len(modules) < 2:
-        return FusionPlan(modules, (), None, ())
-    return FusionPlan(modules, tuple(linears), tuple(tuple(entry) for entry in layout), tuple(tunable))
+            return FusionPlan(modules)
+    owners = tuple((module, module.weight, module.bias) for module in linears)
+    params = tuple(p for _, weight, bias in owners for p in (weight, bias) if p is not None)
+    arrays = tuple(p.data for p in params)
+    unfused = FusionPlan(modules, owners, params, arrays)
+    if len(modules) < 2 or len(set(params)) != len(params):  # shared parameters: keep the engine's sums
+        return unfused
+    dtype = arrays[0].dtype
+    if any(array.dtype != dtype for array in arrays):
+        return unfused
+    for module, following in itertools.pairwise(linears):
+        if module.weight.data.shape[0] != following.in_features:
+            return unfused  # the module-by-module path raises the error at this layer
+    return FusionPlan(
+        modules, owners, params, arrays, dtype, tuple(linears), tuple(tuple(entry) for entry in layout), tuple(tunable)
+    )

@@ -22,16 +22,17 @@ def affine(x, weight, bias=None):
 
 
 @functools.lru_cache(maxsize=64)
-def _ones(count: int, dtype) -> Any:
-    ones = backend.xp.ones(count, dtype=dtype)
-    ones.flags.writeable = False
-    return ones
+def ones(count: int, dtype) -> Any:
+    """A read-only vector of ``count`` ones, kept for the next call: the 1 of the sums 1ᵀ G."""
+    vector = backend.xp.ones(count, dtype=dtype)
+    vector.flags.writeable = False
+    return vector
 
 
 def column_sums(grad):
     """Σ over the rows of a 2-D ``grad``: the product 1ᵀ G, one BLAS call, several times faster
     than ``grad.sum(axis=0)`` on small and medium arrays (a reduction across rows)."""
-    return _ones(grad.shape[0], grad.dtype).dot(grad)
+    return ones(grad.shape[0], grad.dtype).dot(grad)
 
 
 class Linear(Function):

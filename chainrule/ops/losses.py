@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from chainrule import backend
 from chainrule.autograd import Function
 from chainrule.ops.elementwise import stable_sigmoid
-from chainrule.ops.layers import log_softmax
+from chainrule.ops.layers import ones
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -68,7 +70,10 @@ class MSELoss(Function):
     def forward(self, prediction, target, reduction="mean"):
         self.reduction = reduction
         self.diff = prediction - target
-        return _reduce(self.diff * self.diff, reduction)
+        if reduction == "none":
+            return self.diff * self.diff
+        total = backend.xp.vdot(self.diff, self.diff)  # Σ dᵢ² as one dot product
+        return total / self.diff.size if reduction == "mean" else total
 
     def backward(self, grad):
         grad_h = _scale(grad, self.reduction, self.diff.size) * 2 * self.diff
@@ -79,8 +84,13 @@ class MSELoss(Function):
 class CrossEntropyLoss(Function):
     """Softmax cross-entropy from logits and integer class targets.
 
-    ℓᵢ = −w_{yᵢ} ln softmax(zᵢ)_{yᵢ};  the mean divides by Σᵢ w_{yᵢ} (n without weights), as
-    PyTorch does.  ∂ℓᵢ/∂zᵢ = w_{yᵢ} (softmax(zᵢ) − onehot(yᵢ)).  ``logits`` is (N, C) or (C,).
+    ℓᵢ = −w_{yᵢ} ln softmax(zᵢ)_{yᵢ} = w_{yᵢ} (ln Σⱼ e^(zᵢⱼ − mᵢ) − (z_{i,yᵢ} − mᵢ)),  mᵢ = maxⱼ zᵢⱼ;
+    the mean divides by Σᵢ w_{yᵢ} (n without weights), as PyTorch does.
+    ∂ℓᵢ/∂zᵢ = w_{yᵢ} (softmax(zᵢ) − onehot(yᵢ)).  ``logits`` is (N, C) or (C,).
+
+    The row sums Σⱼ are products with a vector of ones (one BLAS call each, several times faster
+    than a reduction along short rows), and softmax(zᵢ) is formed from the forward pass's
+    exponentials only in backward.
     """
 
     def forward(self, logits, target, weight=None, reduction="mean"):
@@ -89,30 +99,41 @@ class CrossEntropyLoss(Function):
         count, classes = logits2.shape
         # each sample's label as a flat position, i·C + yᵢ: one index array picks (and, in
         # backward, updates) the entries faster than the pair (rows, labels) does
-        self.picks = xp.add(xp.arange(0, count * classes, classes), target1, dtype=xp.intp)
+        self.picks = xp.add(_row_starts(count, classes), target1, dtype=xp.intp)
         self.single, self.reduction = single, reduction
-        self.log_probs = log_softmax(logits2, axis=1)
+        shifted = logits2 - logits2.max(axis=1, keepdims=True)
+        self.exp = xp.exp(shifted)
+        self.sums = self.exp.dot(ones(classes, logits2.dtype))  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
+        losses = xp.log(self.sums)
+        losses -= shifted.take(self.picks)  # ℓᵢ = ln Σⱼ e^(zᵢⱼ − mᵢ) − (z_{i,yᵢ} − mᵢ)
         self.weights = None if weight is None else weight[target1]
-        picked = self.log_probs.take(self.picks)
+        if self.weights is not None:
+            losses *= self.weights
         self.denominator = count if self.weights is None else self.weights.sum()
-        if self.weights is None and reduction != "none":  # Σ(−ℓ) = −Σℓ exactly: one array op fewer
-            total = -picked.sum()
-            return total / self.denominator if reduction == "mean" else total
-        losses = -picked if self.weights is None else -picked * self.weights
-        out = losses.sum() / self.denominator if reduction == "mean" else _reduce(losses, reduction)
-        return out.reshape(()) if single and reduction == "none" else out
+        if reduction == "none":
+            return losses.reshape(()) if single else losses
+        total = ones(count, losses.dtype).dot(losses)
+        return total / self.denominator if reduction == "mean" else total
 
     def backward(self, grad):
-        grad_z = backend.xp.exp(self.log_probs)
+        grad_z = self.exp / self.sums[:, None]  # softmax(zᵢ)
         grad_z.reshape(-1)[self.picks] -= 1  # a new C-ordered array: its flat reshape is a view
         if self.reduction == "none":
             per_row = grad.reshape(-1)
-        else:  # one number, as a Python float (see _scale): the same value, no 0-d array arithmetic
+        else:  # one number, as a Python float (see _scale): no 0-d array arithmetic
             per_row = float(grad) / float(self.denominator) if self.reduction == "mean" else float(grad)
         if self.weights is not None:
             per_row = per_row * self.weights
         grad_z *= per_row[:, None] if getattr(per_row, "ndim", 0) else per_row
         return (grad_z[0] if self.single else grad_z), None
+
+
+@functools.lru_cache(maxsize=64)
+def _row_starts(count: int, classes: int):
+    """0, C, 2C, …, (N − 1)C: the flat position of each row's first entry (read-only, kept)."""
+    starts = backend.xp.arange(0, count * classes, classes)
+    starts.flags.writeable = False
+    return starts
 
 
 class BCEWithLogitsLoss(Function):
