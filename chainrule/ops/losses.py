@@ -117,7 +117,9 @@ class CrossEntropyLoss(Function):
 
     def backward(self, grad):
         grad_z = self.exp / self.sums[:, None]  # softmax(zᵢ)
-        grad_z.reshape(-1)[self.picks] -= 1  # a new C-ordered array: its flat reshape is a view
+        # − onehot(yᵢ): a new C-ordered array, so its flat reshape is a view (subtracting an array
+        # of ones costs half of subtracting the number 1 at these positions)
+        grad_z.reshape(-1)[self.picks] -= ones(self.picks.size, grad_z.dtype)
         if self.reduction == "none":
             per_row = grad.reshape(-1)
         else:  # one number, as a Python float (see _scale): no 0-d array arithmetic
