@@ -160,8 +160,9 @@ class Adam(Optimizer):
 def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, Any], v_max: Any = None) -> None:
     """Adam's moment updates in place, and its step η/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε) into ``work``.
 
-    ``grad``, ``m``, ``v``, ``work`` (and ``v_max`` with AMSGrad) are arrays of one shape: one
-    parameter's, or a whole group's laid end to end.
+    The step is computed as  η √(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v̂ + ε √(1 − β₂ᵗ)),  the same number
+    with one pass over the arrays fewer.  ``grad``, ``m``, ``v``, ``work`` (and ``v_max`` with
+    AMSGrad) are arrays of one shape: one parameter's, or a whole group's laid end to end.
     """
     xp = backend.xp
     lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -174,11 +175,11 @@ def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, A
     v += work
     if v_max is not None:
         v = xp.maximum(v_max, v, out=v_max)
+    correction = math.sqrt(1 - beta2**t)
     xp.sqrt(v, out=work)
-    work *= 1 / math.sqrt(1 - beta2**t)
-    work += eps
+    work += eps * correction
     xp.divide(m, work, out=work)
-    work *= lr / (1 - beta1**t)
+    work *= lr * correction / (1 - beta1**t)
 
 
 class AdamW(Adam):
