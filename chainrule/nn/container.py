@@ -15,8 +15,8 @@ from chainrule.tensor import Tensor, apply_op
 
 FUSE_LAYERS = True
 """Whether a ``Sequential`` of ``Linear`` layers and element-wise activations records one fused
-node (:class:`chainrule.ops.mlp.MLP`) instead of one per module; the results are the same to
-the bit either way (the tests switch it off to check that)."""
+node (:class:`chainrule.ops.mlp.MLP`) instead of one per module; the results are the same either
+way up to rounding (the tests switch it off and compare to 1e-12 in float64)."""
 
 FUSABLE_ACTIVATIONS = (Identity, Sigmoid, Tanh, ReLU, LeakyReLU)
 
@@ -31,9 +31,8 @@ class Sequential(Module):
     ``Identity``, ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU`` (exactly these classes, not
     subclasses), the input is a ``Tensor`` of the parameters' dtype and no parameter appears
     twice, the forward pass records one graph node, :class:`chainrule.ops.mlp.MLP`, instead of
-    one per module.  That node runs the same per-layer ``Linear`` and activation nodes inside it
-    (the same array operations in the same order, so values and gradients are identical to the
-    bit) and its backward applies the chain rule layer by layer,
+    one per module.  That node computes the per-layer formulas inside it (the same values and
+    gradients up to rounding) and its backward applies the chain rule layer by layer,
     δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ f′(zˡ), ∂L/∂Wˡ = (δˡ)ᵀ hˡ⁻¹, ∂L/∂bˡ = Σ δˡ.  The parameters (and the input,
     if it requires grad) get ``.grad`` as usual and ``no_grad`` applies; the hidden values zˡ, hˡ
     are not tensors, so they cannot ``retain_grad()``: to see them, call the layers one by one

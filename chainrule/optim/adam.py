@@ -35,6 +35,15 @@ class Adam(Optimizer):
     amsgrad : bool
         Use the running maximum of v (AMSGrad).
 
+    Notes
+    -----
+    A group of parameters with at most ``FOREACH_LIMIT`` (65 536) numbers in all and one dtype is
+    packed when the optimizer is made: each ``p.data`` becomes a view of one flat array (same
+    values and shapes), and a step without weight decay or AMSGrad updates the whole group with
+    one pass of each array operation (see ``Optimizer._pack``).  Arrays taken from ``p.data`` after that see every
+    update; one taken before does not.  Assigning ``p.data`` later makes that group go back to
+    per-parameter updates.
+
     Examples
     --------
     >>> optimizer = optim.Adam(model.parameters(), lr=1e-3)
@@ -69,10 +78,11 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient, in place.
 
         A group of small parameters that share one update (no weight decay, no AMSGrad, one dtype,
-        one step count) is updated at once, as PyTorch's ``foreach`` does: its moments live in one
-        flat array per group, its gradients are gathered into one, and the dozen array operations of
-        :func:`adam_update` run once per group instead of once per parameter.  Each number goes
-        through the same arithmetic either way, so the results are the same to the last bit.
+        one step count) is updated at once, as PyTorch's ``foreach`` does: its parameters are packed
+        into one flat array (:meth:`Optimizer._pack`), its moments live in one flat array each, its
+        gradients are gathered into one, and the dozen array operations of :func:`adam_update` run
+        once per group instead of once per parameter.  Each number goes through the same arithmetic
+        either way, so the results are the same to the last bit.
         """
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]

@@ -34,6 +34,15 @@ class SGD(Optimizer):
     nesterov : bool
         Nesterov momentum (needs μ > 0 and τ = 0).
 
+    Notes
+    -----
+    A group of parameters with at most ``FOREACH_LIMIT`` (65 536) numbers in all and one dtype is
+    packed when the optimizer is made: each ``p.data`` becomes a view of one flat array (same
+    values and shapes), and a step without momentum updates the whole group with one array
+    operation (see ``Optimizer._pack``).  Arrays taken from ``p.data`` after that see every
+    update; one taken before does not.  Assigning ``p.data`` later makes that group go back to
+    per-parameter updates.
+
     Examples
     --------
     >>> optimizer = optim.SGD(model.parameters(), lr=0.2)
