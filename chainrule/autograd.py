@@ -140,14 +140,6 @@ def _topological_order(root: Any) -> list:
     return order
 
 
-def _accumulate_leaf(leaf: Any, grad: Any, upstream: Any) -> None:
-    # A gradient passed straight through (``a + b`` hands ``grad`` to both) or a view of another
-    # array is copied, so that no two .grad arrays share memory.
-    if grad is upstream or grad.base is not None:
-        grad = grad.copy()
-    leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-
-
 def backward(root: Any, grad: Any) -> None:
     """Backpropagate ``grad`` = ∂L/∂root to every leaf that requires a gradient.
 

@@ -148,6 +148,24 @@ def test_packed_parameters_are_views_updated_in_place():
     assert not any(numpy.array_equal(a, b) for a, b in zip(arrays, before))
 
 
+@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.01}])
+def test_packed_sgd_equals_per_parameter_sgd(monkeypatch, options):
+    def make(p):
+        return optim.SGD(p, lr=0.1, **options)
+
+    monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 1 << 16)
+    model = _model()
+    optimizer = make(model.parameters())
+    _train(model, optimizer, 5)
+    assert optimizer._packs  # packed, and the flat path ran (the views are still the parameters')
+    monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 0)
+    plain_model = _model()
+    plain = make(plain_model.parameters())
+    _train(plain_model, plain, 5)
+    assert not plain._packs
+    _assert_identical(_snapshot(model, optimizer), _snapshot(plain_model, plain))
+
+
 def test_gradient_reaching_a_tensor_along_several_paths_matches_torch():
     rng = numpy.random.default_rng(5)
     values = rng.standard_normal((3, 4))
@@ -282,6 +300,30 @@ def test_fused_sequential_no_grad_and_frozen_layer(monkeypatch):
     model(x).sum().backward()
     assert model[0].weight.grad is None and model[0].bias.grad is None
     assert model[2].weight.grad is not None and model[2].bias.grad is not None
+
+
+def test_fusion_plan_follows_changes_to_the_modules():
+    model = _chain(lambda: nn.LeakyReLU(0.2), "float64")
+    x = chainrule.tensor(numpy.random.default_rng(8).standard_normal((4, 5)))
+
+    def unfused() -> numpy.ndarray:
+        h = x
+        for layer in model:
+            h = layer(h)
+        return h.data
+
+    model(x)
+    model[1].negative_slope = 0.5  # an activation's option
+    model[0].weight = nn.Parameter(model[0].weight.data * 2)  # a new parameter
+    model[2].bias.data = model[2].bias.data + 1  # a new array in a parameter
+    numpy.testing.assert_allclose(model(x).data, unfused(), rtol=1e-12)
+    setattr(model, "2", nn.Linear(4, 3, dtype="float64"))  # a new module
+    numpy.testing.assert_allclose(model(x).data, unfused(), rtol=1e-12)
+    model.float()  # new arrays in a new dtype
+    x = chainrule.tensor(x.data.astype("float32"))
+    out = model(x)
+    assert isinstance(out.grad_fn, MLP) and out.dtype == numpy.float32
+    numpy.testing.assert_allclose(out.data, unfused(), rtol=1e-5)
 
 
 def test_fused_sequential_shape_errors_name_the_layer():

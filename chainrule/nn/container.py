@@ -131,7 +131,9 @@ def plan_holds(plan: FusionPlan, modules: dict) -> bool:
     for parameter, array in zip(plan.params, plan.arrays):
         if parameter.data is not array:
             return False
-    return all(module.options() == plan.layout[index][2] for index, module in plan.tunable)
+    if plan.tunable:
+        return all(module.options() == plan.layout[index][2] for index, module in plan.tunable)
+    return True
 
 
 def fusion_plan(modules: tuple) -> FusionPlan:
