@@ -8,6 +8,7 @@ global random generator behind :func:`chainrule.manual_seed`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy
@@ -64,6 +65,18 @@ def asarray(data: Any, dtype: Any = None) -> ndarray:
     if isinstance(data, numpy.generic) and data.dtype.kind in "fiu":
         return xp.asarray(data)
     return xp.asarray(data, dtype=default_dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def constant(value: float, dtype: Any) -> ndarray:
+    """``value`` as a read-only 0-d array of ``dtype``, made once and kept.
+
+    In arithmetic with small arrays a 0-d array of the right dtype costs about half of a Python
+    number, which NumPy converts (and looks up the type of) on every call.
+    """
+    array = xp.asarray(value, dtype=dtype)
+    array.flags.writeable = False
+    return array
 
 
 def to_numpy(array: ndarray) -> numpy.ndarray:

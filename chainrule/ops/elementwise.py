@@ -7,8 +7,6 @@ for inputs as large as ±1e4.
 
 from __future__ import annotations
 
-import functools
-
 from chainrule import backend
 from chainrule.autograd import Function
 
@@ -81,7 +79,7 @@ class Tanh(Function):
 
     def derivative(self):
         """∂h/∂z at the forward values."""
-        return 1 - self.out * self.out
+        return backend.constant(1, self.out.dtype) - self.out * self.out
 
     def backward(self, grad):
         return (grad * self.derivative(),)
@@ -104,7 +102,7 @@ class Sigmoid(Function):
 
     def derivative(self):
         """∂h/∂z at the forward values."""
-        return self.out * (1 - self.out)
+        return self.out * (backend.constant(1, self.out.dtype) - self.out)
 
     def backward(self, grad):
         return (grad * self.derivative(),)
@@ -114,24 +112,15 @@ class ReLU(Function):
     """h = max(0, z);  ∂h/∂z = 1 for z > 0, else 0."""
 
     def forward(self, z):
-        self.out = backend.xp.maximum(z, zero(z.dtype))
+        self.out = backend.xp.maximum(z, backend.constant(0, z.dtype))
         return self.out
 
     def derivative(self):
         """∂h/∂z at the forward values."""
-        return (self.out > zero(self.out.dtype)).astype(self.out.dtype)
+        return (self.out > backend.constant(0, self.out.dtype)).astype(self.out.dtype)
 
     def backward(self, grad):
-        return (grad * (self.out > zero(self.out.dtype)),)
-
-
-@functools.lru_cache(maxsize=16)
-def zero(dtype):
-    """A read-only 0-d zero of ``dtype``: compared with or maximised against, it costs half of the
-    number 0, which NumPy converts on every call."""
-    value = backend.xp.zeros((), dtype=dtype)
-    value.flags.writeable = False
-    return value
+        return (grad * (self.out > backend.constant(0, self.out.dtype)),)
 
 
 class LeakyReLU(Function):

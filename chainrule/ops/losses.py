@@ -28,11 +28,11 @@ def _reduce(values, reduction: str):
 def _scale(grad, reduction: str, count: int):
     """∂L/∂values given ``grad`` = ∂L/∂reduction: grad/n for the mean, grad for the sum, ``grad`` for none.
 
-    The mean's and the sum's ``grad`` is one number; it comes back as a Python float, so that
-    multiplying it into an array is one array operation (arithmetic on a 0-d array costs as much
-    as on a small full one).  The values do not change: the float32 or float64 ``grad`` and ``n``
-    are exact in float64, and the quotient, rounded to the array's dtype where it is used, is the
-    correctly rounded one.
+    The mean's and the sum's ``grad`` is one number; it comes back as a Python float (the hot
+    losses turn it into a kept 0-d array of their dtype, :func:`chainrule.backend.constant`, which
+    multiplies into a small array faster than a Python number).  The values do not change: the
+    float32 or float64 ``grad`` and ``n`` are exact in float64, and the quotient, rounded to the
+    array's dtype where it is used, is the correctly rounded one.
     """
     if reduction == "none":
         return grad
@@ -76,7 +76,11 @@ class MSELoss(Function):
         return total / self.diff.size if reduction == "mean" else total
 
     def backward(self, grad):
-        grad_h = _scale(grad, self.reduction, self.diff.size) * 2 * self.diff
+        scale = _scale(grad, self.reduction, self.diff.size)
+        if self.reduction == "none":
+            grad_h = scale * 2 * self.diff
+        else:
+            grad_h = self.diff * backend.constant(2 * scale, self.diff.dtype)
         grad_y = -grad_h if self.parents[1].requires_grad else None
         return grad_h, grad_y
 
@@ -126,7 +130,7 @@ class CrossEntropyLoss(Function):
             per_row = float(grad) / float(self.denominator) if self.reduction == "mean" else float(grad)
         if self.weights is not None:
             per_row = per_row * self.weights
-        grad_z *= per_row[:, None] if getattr(per_row, "ndim", 0) else per_row
+        grad_z *= per_row[:, None] if getattr(per_row, "ndim", 0) else backend.constant(per_row, grad_z.dtype)
         return (grad_z[0] if self.single else grad_z), None
 
 

@@ -174,14 +174,14 @@ def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, A
     with one pass over the arrays fewer.  ``grad``, ``m``, ``v``, ``work`` (and ``v_max`` with
     AMSGrad) are arrays of one shape: one parameter's, or a whole group's laid end to end.
     """
-    xp = backend.xp
+    xp, constant, dtype = backend.xp, backend.constant, m.dtype
     lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-    m *= beta1
-    xp.multiply(grad, 1 - beta1, out=work)
+    m *= constant(beta1, dtype)
+    xp.multiply(grad, constant(1 - beta1, dtype), out=work)
     m += work
-    v *= beta2
+    v *= constant(beta2, dtype)
     xp.multiply(grad, grad, out=work)
-    work *= 1 - beta2
+    work *= constant(1 - beta2, dtype)
     v += work
     if v_max is not None:
         v = xp.maximum(v_max, v, out=v_max)

@@ -102,4 +102,4 @@ class SGD(Optimizer):
                 dampening = group["dampening"]
                 buffer += (1 - dampening) * grad if dampening else grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        data -= lr * grad
+        data -= grad * backend.constant(lr, data.dtype)
