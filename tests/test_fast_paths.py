@@ -124,7 +124,7 @@ def _doubled_midway(monkeypatch, foreach: bool) -> tuple[dict, optim.Adam]:
     _train(model, optimizer, 2)
     model.double()  # assigns new arrays to p.data: the packed group falls back to per-parameter updates
     _train(model, optimizer, 2)
-    assert optimizer._packed(0, list(model.parameters())) is None
+    assert optimizer._packed(0) is None
     return _snapshot(model, optimizer), optimizer
 
 

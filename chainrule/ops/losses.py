@@ -39,6 +39,12 @@ def _scale(grad, reduction: str, count: int):
     return float(grad) / count if reduction == "mean" else float(grad)
 
 
+@functools.lru_cache(maxsize=16)
+def _unsigned(dtype):
+    """The unsigned integer dtype of the same width and byte order as the signed ``dtype``."""
+    return backend.xp.dtype(dtype.str.replace("i", "u"))
+
+
 def class_targets(name: str, scores, target):
     """Check integer class labels against scores (N, C) or (C,); return (single, scores2d, labels1d).
 
@@ -58,8 +64,8 @@ def class_targets(name: str, scores, target):
     classes = scores2.shape[1]
     # One pass instead of min and max: viewed as unsigned integers of the same width, a negative
     # label becomes 2ᵇ plus itself (b the width in bits), so the maximum alone finds it.
-    unsigned = target1 if target1.dtype.kind == "u" else target1.view(target1.dtype.str.replace("i", "u"))
-    if target1.size and unsigned.max() >= classes:
+    unsigned = target1 if target1.dtype.kind == "u" else target1.view(_unsigned(target1.dtype))
+    if target1.size and backend.xp.maximum.reduce(unsigned) >= classes:
         raise ValueError(f"{name}: target labels must lie in 0..{classes - 1}")
     return single, scores2, target1
 
@@ -105,7 +111,7 @@ class CrossEntropyLoss(Function):
         # backward, updates) the entries faster than the pair (rows, labels) does
         self.picks = xp.add(_row_starts(count, classes), target1, dtype=xp.intp)
         self.single, self.reduction = single, reduction
-        shifted = logits2 - logits2.max(axis=1, keepdims=True)
+        shifted = logits2 - backend.xp.maximum.reduce(logits2, axis=1, keepdims=True)
         self.exp = xp.exp(shifted)
         self.sums = self.exp.dot(ones(classes, logits2.dtype))  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
         losses = xp.log(self.sums)

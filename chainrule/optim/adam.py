@@ -120,10 +120,10 @@ class Adam(Optimizer):
         p.data -= work
 
     def _flat_state(self, index: int, group: dict[str, Any], params: list) -> tuple | None:
-        """The flat arrays (data, gradient, m, v, work) of group ``index``, made or checked here,
-        or ``None`` if its parameters are to be updated one by one.
+        """(data, gradient buffer, m, v, work, gradients) of group ``index``: its flat arrays, made or
+        checked here, and its parameters' gradients; or ``None`` if they are updated one by one.
 
-        Data and gradient are the packed ones of :meth:`Optimizer._packed`;
+        Data, gradient buffer and gradients are those of :meth:`Optimizer._packed`;
         ``state[p]["exp_avg"]`` and ``["exp_avg_sq"]`` are views into the flat m and v, so that
         ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before; state restored by
         ``load_state_dict`` (new arrays) is copied into fresh flat arrays at the next step.
@@ -133,10 +133,10 @@ class Adam(Optimizer):
         states = [self.state.get(p) or {} for p in params]
         if len({state.get("step", 0) for state in states}) != 1:
             return None
-        packed = self._packed(index, params)
+        packed = self._packed(index)
         if packed is None:
             return None
-        data, grad = packed
+        data, grad, grads = packed
         cached = self._flat.get(index)
         if (
             cached is not None
@@ -146,7 +146,7 @@ class Adam(Optimizer):
                 for state, m, v in zip(states, cached[2], cached[3])
             )
         ):
-            return cached[1]
+            return (*cached[1], grads)
         xp = backend.xp
         m, v, work = (xp.zeros_like(data) for _ in range(3))
         views = [split_like(a, params) for a in (m, v)]
@@ -155,12 +155,12 @@ class Adam(Optimizer):
                 m_p[...], v_p[...] = state["exp_avg"], state["exp_avg_sq"]
             self.state[p] = {**state, "step": state.get("step", 0), "exp_avg": m_p, "exp_avg_sq": v_p}
         self._flat[index] = (data, (data, grad, m, v, work), views[0], views[1])
-        return self._flat[index][1]
+        return (*self._flat[index][1], grads)
 
     def _step_flat(self, params: list, group: dict[str, Any], flat: tuple) -> None:
         """The update of all of ``params`` at once on the group's flat arrays."""
-        data, grad, m, v, work = flat
-        backend.xp.concatenate([p.grad for p in params], axis=None, out=grad)
+        data, grad, m, v, work, grads = flat
+        backend.xp.concatenate(grads, axis=None, out=grad)
         for p in params:
             self.state[p]["step"] += 1
         adam_update(grad, m, v, work, self.state[params[0]]["step"], group)

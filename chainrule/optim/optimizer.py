@@ -142,19 +142,24 @@ class Optimizer:
             p.data = view
         self._packs[index] = (views, data, xp.empty_like(data))
 
-    def _packed(self, index: int, params: list) -> tuple | None:
-        """(flat data, flat gradient buffer) of group ``index`` if it is packed (:meth:`_pack`),
-        ``params`` are all of its parameters and each ``p.data`` is still its view; else ``None``
-        (a parameter without a gradient this step, or ``p.data`` assigned, e.g. by ``Module.to``:
-        then the parameters are updated one by one)."""
+    def _packed(self, index: int) -> tuple | None:
+        """(flat data, flat gradient buffer, the gradients) of group ``index`` if it is packed
+        (:meth:`_pack`), every parameter has a gradient and each ``p.data`` is still its view;
+        else ``None`` (a parameter without a gradient this step, or ``p.data`` assigned, e.g. by
+        ``Module.to``: then the parameters are updated one by one)."""
         cached = self._packs.get(index)
-        if cached is None or len(cached[0]) != len(params):
+        if cached is None:
             return None
         views, data, grad = cached
+        params = self.param_groups[index]["params"]
+        if len(params) != len(views):
+            return None
+        grads = []
         for p, view in zip(params, views):
-            if p.data is not view:
+            if p.grad is None or p.data is not view:
                 return None
-        return data, grad
+            grads.append(p.grad)
+        return data, grad, grads
 
     def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
         """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""

@@ -76,14 +76,14 @@ class SGD(Optimizer):
         updated at once on one flat array: the same arithmetic for every number.
         """
         for index, group in enumerate(self.param_groups):
-            params = [p for p in group["params"] if p.grad is not None]
-            packed = None if group["momentum"] else self._packed(index, params)
+            packed = None if group["momentum"] else self._packed(index)
             if packed is None:
-                for p in params:
-                    self._update(p.data, p.grad, p, group)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(p.data, p.grad, p, group)
             else:
-                data, grad = packed
-                backend.xp.concatenate([p.grad for p in params], axis=None, out=grad)
+                data, grad, grads = packed
+                backend.xp.concatenate(grads, axis=None, out=grad)
                 self._update(data, grad, None, group)
 
     def _update(self, data: Any, grad: Any, p: Any, group: dict[str, Any]) -> None:
