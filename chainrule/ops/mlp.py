@@ -20,7 +20,7 @@ sort and accumulation between them); 1-D and N-D inputs are flattened to rows on
 from __future__ import annotations
 
 from chainrule.autograd import Function
-from chainrule.ops.layers import affine, column_sums
+from chainrule.ops.layers import affine, column_sums, product
 
 
 class MLP(Function):
@@ -60,9 +60,9 @@ class MLP(Function):
                 (grad,) = activation.backward(grad)
             if has_bias:
                 grads.append(column_sums(grad))  # ∂L/∂bˡ = Σ_samples δˡ
-            grads.append(grad.T.dot(h))  # ∂L/∂Wˡ = (δˡ)ᵀ hˡ⁻¹: BLAS reads the transposed view as is
+            grads.append(product(grad.T, h))  # ∂L/∂Wˡ = (δˡ)ᵀ hˡ⁻¹: BLAS reads the transposed view as is
             # ∂L/∂hˡ⁻¹ = δˡ Wˡ (not for the input unless it requires a gradient)
-            grad = grad.dot(weight) if number or self.parents[0].requires_grad else None
+            grad = product(grad, weight) if number or self.parents[0].requires_grad else None
         if grad is not None and len(self.shape) != 2:
             grad = grad.reshape(self.shape)
         grads.append(grad)
