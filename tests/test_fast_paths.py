@@ -1,6 +1,6 @@
 """The speed paths give the results of the plain ones: to the last bit where they do the same
 arithmetic (the optimizers' flat updates), to rounding where they order it differently (the fused
-``Sequential``, whose products go through ``dot`` and whose bias sums are 1ᵀ G).
+``Sequential``, whose products go through ``dot`` or ``matmul`` and whose bias sums are 1ᵀ G).
 
 Adam updates the small parameters of a group together on flat arrays (``foreach``); here the same
 training runs with that path switched off (``FOREACH_LIMIT = 0``) and every weight, gradient and

@@ -1,9 +1,9 @@
 """Fused layer operations: one graph node each for the common layer patterns.
 
 A fused node computes what a chain of primitive nodes would (the same values and gradients, up to
-the order of rounding) with fewer temporaries and less bookkeeping per step.  Products go through
-``dot``, which costs about half of ``matmul`` on small operands and is the same BLAS call on large
-ones; sums over the samples are products with a vector of ones (:func:`column_sums`).
+the order of rounding) with fewer temporaries and less bookkeeping per step.  Matrix products go
+through :func:`product` (``dot`` for small results, ``matmul`` for large ones); sums over the
+samples are products with a vector of ones (:func:`column_sums`).
 """
 
 from __future__ import annotations
