@@ -177,7 +177,6 @@ def _loss_derivative_parts(trace: Trace, unit: int, decimals: int) -> list[Math]
     parts = [partial(L, hs)]
     loss_fn = trace.loss_fn
     if isinstance(loss_fn, nn.HalfSquaredErrorLoss):
-        y = number(float(trace.y.data[0, unit]), decimals, wrap=True)
         parts += [
             raw(
                 f"−({ys.text} − {hs.text}){over}",
