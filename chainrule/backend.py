@@ -68,13 +68,15 @@ def asarray(data: Any, dtype: Any = None) -> ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def constant(value: float, dtype: Any) -> ndarray:
-    """``value`` as a read-only 0-d array of ``dtype``, made once and kept.
+def constant(value: float, dtype: Any, shape: tuple = ()) -> ndarray:
+    """A read-only array of ``shape`` (0-d by default) filled with ``value`` in ``dtype``, made
+    once and kept.
 
     In arithmetic with small arrays a 0-d array of the right dtype costs about half of a Python
-    number, which NumPy converts (and looks up the type of) on every call.
+    number, which NumPy converts (and looks up the type of) on every call; vectors of ones are the
+    1 of the sums 1ᵀ G, and ``constant(1, dtype, shape)`` is the ∂L/∂L that ``backward()`` starts from.
     """
-    array = xp.asarray(value, dtype=dtype)
+    array = xp.full(shape, value, dtype=dtype)
     array.flags.writeable = False
     return array
 

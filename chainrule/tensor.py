@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,15 +30,6 @@ def apply_op(function_class: type, parents: tuple, **options: Any) -> Tensor:
                 out.requires_grad, out._ctx = True, function
                 break
     return out
-
-
-@functools.lru_cache(maxsize=16)
-def _unit_gradient(dtype: Any, shape: tuple) -> Any:
-    """∂L/∂L = 1 in ``dtype``, of a one-element ``shape``: read-only and kept, so ``backward()`` of
-    a loss makes no array."""
-    one = backend.xp.ones(shape, dtype=dtype)
-    one.flags.writeable = False
-    return one
 
 
 def _axis(axis: Any, dim: Any) -> Any:
@@ -192,7 +182,7 @@ class Tensor:
                     "it first (loss.sum().backward() or loss.mean().backward()) or pass "
                     f"gradient=, an array of shape {tuple(self.shape)} holding ∂L/∂tensor"
                 )
-            gradient = _unit_gradient(self.data.dtype, self.data.shape)
+            gradient = backend.constant(1, self.data.dtype, self.data.shape)  # kept: backward() makes no array
         else:
             gradient = gradient.data if isinstance(gradient, Tensor) else gradient
             gradient = backend.xp.asarray(gradient, dtype=self.dtype)

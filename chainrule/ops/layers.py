@@ -8,25 +8,22 @@ samples are products with a vector of ones (:func:`column_sums`).
 
 from __future__ import annotations
 
-import functools
-import math
-from typing import Any
-
 from chainrule import backend
 from chainrule.autograd import Function
 
 
 def product(a, b):
-    """The matrix product a b: ``dot`` for results of up to :data:`PRODUCT_SPLIT` numbers (its
-    fixed cost is about half of ``matmul``'s), ``matmul`` for larger ones (``dot`` zero-fills its
-    result before BLAS overwrites it, a pass over memory that costs 2–10 % there)."""
-    if math.prod(a.shape[:-1]) * b.shape[-1] <= PRODUCT_SPLIT:
+    """The matrix product a b: ``dot`` for small operands (its fixed cost is about half of
+    ``matmul``'s), ``matmul`` when they hold more than :data:`PRODUCT_SPLIT` numbers together
+    (``dot`` zero-fills its result before BLAS overwrites it, a pass over memory that costs 2–10 %
+    on large products).  Decided on the operands' sizes, which costs next to nothing per call."""
+    if a.size + b.size <= PRODUCT_SPLIT:
         return a.dot(b)
     return backend.xp.matmul(a, b)
 
 
-PRODUCT_SPLIT = 1 << 14
-"""Largest result (in numbers) that :func:`product` computes with ``dot``."""
+PRODUCT_SPLIT = 1 << 15
+"""Largest number of operand entries, together, that :func:`product` multiplies with ``dot``."""
 
 
 def affine(x, weight, bias=None):
@@ -37,18 +34,10 @@ def affine(x, weight, bias=None):
     return z
 
 
-@functools.lru_cache(maxsize=64)
-def ones(count: int, dtype) -> Any:
-    """A read-only vector of ``count`` ones, kept for the next call: the 1 of the sums 1ᵀ G."""
-    vector = backend.xp.ones(count, dtype=dtype)
-    vector.flags.writeable = False
-    return vector
-
-
 def column_sums(grad):
     """Σ over the rows of a 2-D ``grad``: the product 1ᵀ G, one BLAS call, several times faster
     than ``grad.sum(axis=0)`` on small and medium arrays (a reduction across rows)."""
-    return ones(grad.shape[0], grad.dtype).dot(grad)
+    return backend.constant(1, grad.dtype, grad.shape[:1]).dot(grad)
 
 
 class Linear(Function):

@@ -10,7 +10,6 @@ import functools
 from chainrule import backend
 from chainrule.autograd import Function
 from chainrule.ops.elementwise import stable_sigmoid
-from chainrule.ops.layers import ones
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -113,7 +112,7 @@ class CrossEntropyLoss(Function):
         self.single, self.reduction = single, reduction
         shifted = logits2 - backend.xp.maximum.reduce(logits2, axis=1, keepdims=True)
         self.exp = xp.exp(shifted)
-        self.sums = self.exp.dot(ones(classes, logits2.dtype))  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
+        self.sums = self.exp.dot(backend.constant(1, logits2.dtype, (classes,)))  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
         losses = xp.log(self.sums)
         losses -= shifted.take(self.picks)  # ℓᵢ = ln Σⱼ e^(zᵢⱼ − mᵢ) − (z_{i,yᵢ} − mᵢ)
         self.weights = None if weight is None else weight[target1]
@@ -122,14 +121,14 @@ class CrossEntropyLoss(Function):
         self.denominator = count if self.weights is None else self.weights.sum()
         if reduction == "none":
             return losses.reshape(()) if single else losses
-        total = ones(count, losses.dtype).dot(losses)
+        total = backend.constant(1, losses.dtype, (count,)).dot(losses)
         return total / self.denominator if reduction == "mean" else total
 
     def backward(self, grad):
         grad_z = self.exp / self.sums[:, None]  # softmax(zᵢ)
         # − onehot(yᵢ): a new C-ordered array, so its flat reshape is a view (subtracting an array
         # of ones costs half of subtracting the number 1 at these positions)
-        grad_z.reshape(-1)[self.picks] -= ones(self.picks.size, grad_z.dtype)
+        grad_z.reshape(-1)[self.picks] -= backend.constant(1, grad_z.dtype, self.picks.shape)
         if self.reduction == "none":
             per_row = grad.reshape(-1)
         else:  # one number, as a Python float (see _scale): no 0-d array arithmetic
