@@ -116,14 +116,37 @@ def sum_to_shape(grad: Any, shape: tuple) -> Any:
     return grad
 
 
+def _chain(root: Any) -> list | None:
+    """The non-leaf tensors from ``root`` back, if each has at most one parent made by an
+    operation (a loss of a model's output, say): ``[root, its non-leaf parent, …]``; else ``None``."""
+    chain = [root]
+    node = root
+    while True:
+        following = None
+        for parent in node._ctx.parents:
+            if parent._ctx is not None:
+                if following is not None:
+                    return None
+                following = parent
+        if following is None:
+            return chain
+        chain.append(following)
+        node = following
+
+
 def _topological_order(root: Any) -> list:
     """Non-leaf tensors reachable from ``root``, each after all of its parents.
 
-    Iterative depth-first search (so a chain of any length stays clear of the recursion limit):
+    A chain (:func:`_chain`) is its own order, reversed.  Any other graph is sorted by an
+    iterative depth-first search (so a chain of any length stays clear of the recursion limit):
     each node is pushed once with an iterator over its parents and appended to the order when
     that iterator is exhausted, i.e. after all of its parents.  Parents are visited last to first,
     which fixes the order in which gradients reaching one tensor along several paths are added.
     """
+    chain = _chain(root)
+    if chain is not None:
+        chain.reverse()
+        return chain
     order: list = []
     visited: set[int] = {id(root)}
     stack: list = [(root, reversed(root._ctx.parents))]

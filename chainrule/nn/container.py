@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
+from operator import attrgetter, is_
 from typing import Any, NamedTuple
 
+from chainrule.nn import module
 from chainrule.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
@@ -19,6 +21,8 @@ node (:class:`chainrule.ops.mlp.MLP`) instead of one per module; the results are
 way up to rounding (the tests switch it off and compare to 1e-12 in float64)."""
 
 FUSABLE_ACTIVATIONS = (Identity, Sigmoid, Tanh, ReLU, LeakyReLU)
+
+_data = attrgetter("data")
 
 
 class Sequential(Module):
@@ -48,41 +52,42 @@ class Sequential(Module):
     def __init__(self, *modules: Module | OrderedDict) -> None:
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                setattr(self, name, module)
+            for name, layer in modules[0].items():
+                setattr(self, name, layer)
         else:
-            for index, module in enumerate(modules):
-                setattr(self, str(index), module)
+            for index, layer in enumerate(modules):
+                setattr(self, str(index), layer)
 
     def forward(self, x: Any) -> Any:
         if FUSE_LAYERS and isinstance(x, Tensor):
             out = self._fused_forward(x)
             if out is not None:
                 return out
-        for module in self._modules.values():
-            x = module(x)
+        for layer in self._modules.values():
+            x = layer(x)
         return x
 
     def _fused_forward(self, x: Tensor) -> Tensor | None:
         """The output as one :class:`~chainrule.ops.mlp.MLP` node, or ``None`` if the modules do
         not qualify (see the class docstring) and must run one by one.
 
-        What qualifies is worked out once (:func:`fusion_plan`) and kept in ``_fusion`` with the
-        modules, parameters and parameter arrays it was worked out for; each call checks that
-        they are still the same objects (:func:`plan_holds`) and that ``x`` fits.
+        What qualifies is worked out once (:func:`fusion_plan`) and kept in ``_fusion``; each call
+        checks that it still holds (:func:`plan_holds`) and that ``x`` fits.
         """
         plan = self.__dict__.get("_fusion")
-        if plan is None or not plan_holds(plan, self._modules):
+        if plan is None or not plan_holds(plan):
             plan = fusion_plan(tuple(self._modules.values()))
             object.__setattr__(self, "_fusion", plan)
         if plan.layout is None or x.data.dtype != plan.dtype:
             return None
-        plan.linears[0].check_input(x)
+        shape = x.data.shape
+        if not shape or shape[-1] != plan.in_features:
+            plan.linears[0].check_input(x)  # raises, naming the layer
         return apply_op(MLP, (x, *plan.params), layout=plan.layout)
 
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end."""
-        setattr(self, str(len(self)), module)
+    def append(self, layer: Module) -> Sequential:
+        """Add ``layer`` at the end."""
+        setattr(self, str(len(self)), layer)
         return self
 
     def __len__(self) -> int:
@@ -104,68 +109,66 @@ class FusionPlan(NamedTuple):
     ``layout`` has one ``(has_bias, activation op or None, its options)`` per ``Linear`` layer,
     or is ``None`` when the modules do not qualify.  ``params`` are the parameters in the order
     of the node's parents, ``arrays`` their ``data`` when the plan was made, ``dtype`` theirs;
-    ``owners`` holds each Linear with its weight and bias, ``tunable`` (layer index, activation)
-    for the activations with options (``LeakyReLU``).
+    ``assignments`` is :data:`chainrule.nn.module.assignments` then, ``tunable`` holds (layer
+    index, activation) for the activations with options (``LeakyReLU``).
     """
 
-    modules: tuple
-    owners: tuple = ()
+    assignments: int
     params: tuple = ()
     arrays: tuple = ()
     dtype: Any = None
     linears: tuple = ()
+    in_features: int = 0
     layout: tuple | None = None
     tunable: tuple = ()
 
 
-def plan_holds(plan: FusionPlan, modules: dict) -> bool:
-    """Whether ``plan`` was made for these modules, parameters and parameter arrays as they are now."""
-    if len(modules) != len(plan.modules):
+def plan_holds(plan: FusionPlan) -> bool:
+    """Whether ``plan`` still describes its ``Sequential``: no parameter or module has been
+    assigned anywhere since it was made (which covers new layers and parameters), each parameter
+    still holds the same array, and each activation's options are the same."""
+    if plan.assignments != module.assignments or not all(map(is_, map(_data, plan.params), plan.arrays)):
         return False
-    for module, planned in zip(modules.values(), plan.modules):
-        if module is not planned:
-            return False
-    for module, weight, bias in plan.owners:
-        if module.weight is not weight or module.bias is not bias:
-            return False
-    for parameter, array in zip(plan.params, plan.arrays):
-        if parameter.data is not array:
-            return False
-    if plan.tunable:
-        return all(module.options() == plan.layout[index][2] for index, module in plan.tunable)
-    return True
+    return not plan.tunable or all(layer.options() == plan.layout[index][2] for index, layer in plan.tunable)
 
 
 def fusion_plan(modules: tuple) -> FusionPlan:
     """The :class:`FusionPlan` of ``modules``: they qualify if they are ``Linear`` layers, each
     followed by at most one of :data:`FUSABLE_ACTIVATIONS`, whose parameters share one dtype,
     whose shapes chain and of which none is used twice."""
+    changes = module.assignments
     linears: list[Linear] = []
     layout: list[list] = []
     tunable = []
-    for module in modules:
-        kind = type(module)
+    for layer in modules:
+        kind = type(layer)
         if kind is Linear:
-            linears.append(module)
-            layout.append([module.bias is not None, None, {}])
+            linears.append(layer)
+            layout.append([layer.bias is not None, None, {}])
         elif kind in FUSABLE_ACTIVATIONS and layout and layout[-1][1] is None:
-            layout[-1][1:] = module.function, module.options()
+            layout[-1][1:] = layer.function, layer.options()
             if layout[-1][2]:
-                tunable.append((len(layout) - 1, module))
+                tunable.append((len(layout) - 1, layer))
         else:
-            return FusionPlan(modules)
-    owners = tuple((module, module.weight, module.bias) for module in linears)
-    params = tuple(p for _, weight, bias in owners for p in (weight, bias) if p is not None)
+            return FusionPlan(changes)
+    params = tuple(p for layer in linears for p in (layer.weight, layer.bias) if p is not None)
     arrays = tuple(p.data for p in params)
-    unfused = FusionPlan(modules, owners, params, arrays)
+    unfused = FusionPlan(changes, params, arrays)
     if len(modules) < 2 or len(set(params)) != len(params):  # shared parameters: keep the engine's sums
         return unfused
     dtype = arrays[0].dtype
     if any(array.dtype != dtype for array in arrays):
         return unfused
-    for module, following in itertools.pairwise(linears):
-        if module.weight.data.shape[0] != following.in_features:
+    for layer, following in itertools.pairwise(linears):
+        if layer.weight.data.shape[0] != following.in_features:
             return unfused  # the module-by-module path raises the error at this layer
     return FusionPlan(
-        modules, owners, params, arrays, dtype, tuple(linears), tuple(tuple(entry) for entry in layout), tuple(tunable)
+        changes,
+        params,
+        arrays,
+        dtype,
+        tuple(linears),
+        linears[0].in_features,
+        tuple(tuple(entry) for entry in layout),
+        tuple(tunable),
     )

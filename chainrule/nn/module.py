@@ -13,6 +13,14 @@ from typing import Any
 from chainrule import backend
 from chainrule.tensor import Tensor
 
+assignments = 0
+"""How many times a parameter or sub-module has been assigned to, or removed from, any module.
+
+Kept plans (``Sequential``'s fused forward pass) note this count when they are made and are
+remade when it has moved: one integer comparison per call instead of checking every module and
+parameter they were made for.
+"""
+
 
 class Parameter(Tensor):
     """A tensor that is a weight of a module: a leaf with ``requires_grad=True`` by default."""
@@ -48,8 +56,11 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before setting {name}")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        replaced = self._parameters.pop(name, None) is not None
+        replaced = self._modules.pop(name, None) is not None or replaced
+        if replaced or isinstance(value, (Parameter, Module)):
+            global assignments
+            assignments += 1
         if isinstance(value, Parameter):
             self._parameters[name] = value
             self._buffers.pop(name, None)
