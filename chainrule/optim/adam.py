@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from operator import is_, itemgetter
+from typing import Any, NamedTuple
 
 from chainrule import backend
 from chainrule.optim.optimizer import Optimizer, split_like
@@ -85,13 +86,14 @@ class Adam(Optimizer):
         either way, so the results are the same to the last bit.
         """
         for index, group in enumerate(self.param_groups):
-            params = [p for p in group["params"] if p.grad is not None]
-            flat = self._flat_state(index, group, params)
+            flat = self._flat_state(index, group)
             if flat is not None:
-                self._step_flat(params, group, flat)
+                self._step_flat(group, *flat)
                 continue
-            for p in params:
-                self._step_one(group, p)
+            self._flat.pop(index, None)  # steps one by one: lay the moments out again next time
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._step_one(group, p)
 
     def _step_one(self, group: dict[str, Any], p: Any) -> None:
         """The update of one parameter."""
@@ -119,52 +121,78 @@ class Adam(Optimizer):
         adam_update(grad, state["exp_avg"], state["exp_avg_sq"], work, state["step"], group, v_max)
         p.data -= work
 
-    def _flat_state(self, index: int, group: dict[str, Any], params: list) -> tuple | None:
-        """(data, gradient buffer, m, v, work, gradients) of group ``index``: its flat arrays, made or
-        checked here, and its parameters' gradients; or ``None`` if they are updated one by one.
+    def _flat_state(self, index: int, group: dict[str, Any]) -> tuple | None:
+        """(data, gradient, moments) of group ``index`` for one update of the whole group, with this
+        step's gradients gathered; or ``None`` if its parameters are updated one by one.
 
-        Data, gradient buffer and gradients are those of :meth:`Optimizer._packed`;
+        Data and gradient are the flat arrays of :meth:`Optimizer._packed`; the :class:`FlatMoments`
+        are made here the first time and kept while they hold (:meth:`FlatMoments.hold`).
         ``state[p]["exp_avg"]`` and ``["exp_avg_sq"]`` are views into the flat m and v, so that
         ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before; state restored by
         ``load_state_dict`` (new arrays) is copied into fresh flat arrays at the next step.
         """
         if group["weight_decay"] or group["amsgrad"]:
             return None
-        states = [self.state.get(p) or {} for p in params]
-        if len({state.get("step", 0) for state in states}) != 1:
-            return None
         packed = self._packed(index)
         if packed is None:
             return None
-        data, grad, grads = packed
-        cached = self._flat.get(index)
-        if (
-            cached is not None
-            and cached[0] is data
-            and all(
-                state.get("exp_avg") is m and state.get("exp_avg_sq") is v
-                for state, m, v in zip(states, cached[2], cached[3])
-            )
-        ):
-            return (*cached[1], grads)
+        params = group["params"]
+        moments = self._flat.get(index)
+        if moments is None or moments.data is not packed[0] or not moments.hold(self.state, params):
+            moments = self._lay_out_moments(index, packed[0], params)
+            if moments is None:
+                return None
+        return (*packed, moments)
+
+    def _lay_out_moments(self, index: int, data: Any, params: list) -> FlatMoments | None:
+        """New flat moments for group ``index``, holding each parameter's moments so far (after
+        ``load_state_dict``, or a change of parameters); ``None`` if their step counts differ."""
+        states = [self.state.get(p) or {} for p in params]
+        if len({state.get("step", 0) for state in states}) != 1:
+            return None
         xp = backend.xp
         m, v, work = (xp.zeros_like(data) for _ in range(3))
-        views = [split_like(a, params) for a in (m, v)]
-        for p, state, m_p, v_p in zip(params, states, views[0], views[1]):
-            if state:  # keep the moments so far (after load_state_dict, or a change of parameters)
+        m_views, v_views = split_like(m, params), split_like(v, params)
+        for p, state, m_p, v_p in zip(params, states, m_views, v_views):
+            if state:
                 m_p[...], v_p[...] = state["exp_avg"], state["exp_avg_sq"]
             self.state[p] = {**state, "step": state.get("step", 0), "exp_avg": m_p, "exp_avg_sq": v_p}
-        self._flat[index] = (data, (data, grad, m, v, work), views[0], views[1])
-        return (*self._flat[index][1], grads)
+        moments = FlatMoments(data, m, v, work, tuple(self.state[p] for p in params), tuple(m_views), tuple(v_views))
+        self._flat[index] = moments
+        return moments
 
-    def _step_flat(self, params: list, group: dict[str, Any], flat: tuple) -> None:
-        """The update of all of ``params`` at once on the group's flat arrays."""
-        data, grad, m, v, work, grads = flat
-        backend.xp.concatenate(grads, axis=None, out=grad)
-        for p in params:
-            self.state[p]["step"] += 1
-        adam_update(grad, m, v, work, self.state[params[0]]["step"], group)
-        data -= work
+    def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, moments: FlatMoments) -> None:
+        """The update of a whole group at once on its flat arrays."""
+        for state in moments.states:
+            state["step"] += 1
+        adam_update(grad, moments.m, moments.v, moments.work, moments.states[0]["step"], group)
+        data -= moments.work
+
+
+class FlatMoments(NamedTuple):
+    """Adam's moments m and v of a packed group, each one flat array laid out like its ``data``,
+    with a scratch array ``work`` of the same size; ``states`` are the parameters' state dicts,
+    whose ``"exp_avg"`` and ``"exp_avg_sq"`` are the views ``m_views`` and ``v_views``."""
+
+    data: Any
+    m: Any
+    v: Any
+    work: Any
+    states: tuple
+    m_views: tuple
+    v_views: tuple
+
+    def hold(self, state: dict, params: list) -> bool:
+        """Whether each parameter's state is still the dict laid out here, with its moments still
+        the views of m and v (``load_state_dict`` or an assignment into the state makes new ones)."""
+        return (
+            all(map(is_, map(state.get, params), self.states))
+            and all(map(is_, map(_exp_avg, self.states), self.m_views))
+            and all(map(is_, map(_exp_avg_sq, self.states), self.v_views))
+        )
+
+
+_exp_avg, _exp_avg_sq = itemgetter("exp_avg"), itemgetter("exp_avg_sq")
 
 
 def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, Any], v_max: Any = None) -> None:

@@ -35,7 +35,7 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Any, dict[str, Any]] = {}
         self._workspace: dict[Any, dict[int, Any]] = {}
-        self._packs: dict[int, tuple] = {}  # group index → (views, flat data, flat gradient), see _pack
+        self._packs: dict[int, tuple] = {}  # group index → ((p, data view, grad view), …), data, grad; see _pack
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if not groups:
@@ -123,8 +123,9 @@ class Optimizer:
         :data:`FOREACH_LIMIT` numbers the cost of an update is the fixed cost of each array
         operation, not the arithmetic.  Each ``p.data`` becomes a view of the flat array (same
         values, same shape; an array taken from ``p.data`` after this keeps seeing the updates),
-        so that one in-place operation updates them all.  Done when the group is added, so an
-        optimizer that packs must be made before arrays are taken from ``p.data`` to be watched.
+        so that one in-place operation updates them all; a flat gradient buffer of the same layout
+        receives the gradients at each step (:meth:`_packed`).  Done when the group is added, so
+        an optimizer that packs must be made before arrays are taken from ``p.data`` to be watched.
         """
         params = self.param_groups[index]["params"]
         dtype = params[0].data.dtype
@@ -137,29 +138,33 @@ class Optimizer:
             return
         xp = backend.xp
         data = xp.concatenate([p.data for p in params], axis=None)
+        grad = xp.empty_like(data)
         views = split_like(data, params)
         for p, view in zip(params, views):
             p.data = view
-        self._packs[index] = (views, data, xp.empty_like(data))
+        self._packs[index] = (tuple(zip(params, views, split_like(grad, params))), data, grad)
 
     def _packed(self, index: int) -> tuple | None:
-        """(flat data, flat gradient buffer, the gradients) of group ``index`` if it is packed
-        (:meth:`_pack`), every parameter has a gradient and each ``p.data`` is still its view;
-        else ``None`` (a parameter without a gradient this step, or ``p.data`` assigned, e.g. by
-        ``Module.to``: then the parameters are updated one by one)."""
+        """(flat data, flat gradient) of group ``index`` with this step's gradients copied into the
+        flat gradient, if the group is packed (:meth:`_pack`), every parameter has a gradient and
+        each ``p.data`` is still its view; else ``None`` (a parameter without a gradient this
+        step, or ``p.data`` assigned, e.g. by ``Module.to``: then the parameters are updated one
+        by one).
+
+        The gradients are copied one by one into views of the flat gradient: for small arrays a
+        copy costs less than a share of ``concatenate``, which flattens each input first.
+        """
         cached = self._packs.get(index)
         if cached is None:
             return None
-        views, data, grad = cached
-        params = self.param_groups[index]["params"]
-        if len(params) != len(views):
+        entries, data, grad = cached
+        if len(self.param_groups[index]["params"]) != len(entries):
             return None
-        grads = []
-        for p, view in zip(params, views):
+        for p, view, grad_view in entries:
             if p.grad is None or p.data is not view:
                 return None
-            grads.append(p.grad)
-        return data, grad, grads
+            grad_view[...] = p.grad
+        return data, grad
 
     def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
         """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""

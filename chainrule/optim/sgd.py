@@ -82,9 +82,7 @@ class SGD(Optimizer):
                     if p.grad is not None:
                         self._update(p.data, p.grad, p, group)
             else:
-                data, grad, grads = packed
-                backend.xp.concatenate(grads, axis=None, out=grad)
-                self._update(data, grad, None, group)
+                self._update(*packed, None, group)
 
     def _update(self, data: Any, grad: Any, p: Any, group: dict[str, Any]) -> None:
         """w ← w − η g for the array ``data`` (one parameter's, or a packed group's) with gradient
