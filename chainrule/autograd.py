@@ -89,6 +89,11 @@ class Function:
 
     parents: tuple = ()
 
+    exact_gradients = False
+    """True for an operation whose ``backward`` returns, for each parent, ``None`` or a new array
+    of exactly the parent's shape and dtype that shares memory with no other gradient: the
+    backward pass then stores it as it is, without the checks for broadcasting, dtype and sharing."""
+
     def forward(self, *arrays: Any, **options: Any) -> Any:
         """The output array for the input arrays."""
         raise NotImplementedError
@@ -180,22 +185,24 @@ def backward(root: Any, grad: Any) -> None:
         if node._retains_grad:
             node.grad = upstream.copy() if node.grad is None else node.grad + upstream
         function = node._ctx
+        exact = function.exact_gradients
         for parent, parent_grad in zip(function.parents, function.backward(upstream)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            data = parent.data
-            if parent_grad.shape != data.shape:
-                parent_grad = sum_to_shape(parent_grad, data.shape)
-            if parent_grad.dtype is not data.dtype and parent_grad.dtype != data.dtype:
-                parent_grad = parent_grad.astype(data.dtype)
+            if not exact:
+                data = parent.data
+                if parent_grad.shape != data.shape:
+                    parent_grad = sum_to_shape(parent_grad, data.shape)
+                if parent_grad.dtype is not data.dtype and parent_grad.dtype != data.dtype:
+                    parent_grad = parent_grad.astype(data.dtype)
             if parent._ctx is not None:
                 key = id(parent)
                 pending[key] = parent_grad if key not in pending else pending[key] + parent_grad
             elif parent.grad is not None:
                 parent.grad = parent.grad + parent_grad
+            elif exact or not (parent_grad is upstream or parent_grad.base is not None):
+                parent.grad = parent_grad
             else:
                 # A gradient passed straight through (``a + b`` hands ``grad`` to both) or a view
                 # of another array is copied, so that no two .grad arrays share memory.
-                parent.grad = (
-                    parent_grad.copy() if parent_grad is upstream or parent_grad.base is not None else parent_grad
-                )
+                parent.grad = parent_grad.copy()

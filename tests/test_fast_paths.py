@@ -14,6 +14,8 @@ float32), and the cases that must not fuse.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy
 import pytest
 import torch
@@ -224,6 +226,22 @@ def test_fused_sequential_equals_module_by_module(monkeypatch, activation, dtype
         for x_grad in (False, True):
             fused = _pass(monkeypatch, True, model, x_values, x_grad, loss)
             _assert_close(fused, _pass(monkeypatch, False, model, x_values, x_grad, loss))
+
+
+@pytest.mark.parametrize("shape", [(5,), (6, 5), (2, 3, 5)])
+def test_fused_gradients_keep_the_exact_gradient_contract(shape):
+    """The MLP node's gradients are stored as they are (Function.exact_gradients): each must have
+    its parent's shape and dtype and share memory with no other gradient."""
+    model = _chain(nn.Tanh, "float32")
+    x = chainrule.tensor(numpy.random.default_rng(11).standard_normal(shape).astype("float32"), requires_grad=True)
+    out = model(x)
+    assert isinstance(out.grad_fn, MLP) and MLP.exact_gradients
+    out.sum().backward()
+    tensors = [x, *model.parameters()]
+    for t in tensors:
+        assert t.grad.shape == t.data.shape and t.grad.dtype == t.data.dtype
+    for a, b in itertools.combinations(tensors, 2):
+        assert not numpy.shares_memory(a.grad, b.grad)
 
 
 @pytest.mark.parametrize("shape", [(5,), (2, 3, 5)])

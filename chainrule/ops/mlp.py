@@ -30,7 +30,11 @@ class MLP(Function):
     ``(has_bias, activation_class or None, activation_options)``, with ``activation_class`` an
     element-wise :class:`~chainrule.autograd.Function` whose ``backward`` needs no parents.
     ``x`` has one or more leading axes of samples (``(in,)``, ``(N, in)``, ``(N, M, in)``, …).
+    All parents share one dtype (``Sequential`` checks it), so every gradient is a new product or
+    sum of that dtype and of its parent's shape (:attr:`~chainrule.autograd.Function.exact_gradients`).
     """
+
+    exact_gradients = True
 
     def forward(self, x, *params, layout=()):
         self.shape = x.shape
