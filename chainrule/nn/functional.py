@@ -72,53 +72,55 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {reduction!r}")
 
 
-def _check_same_shape(name: str, prediction: Tensor, target: Tensor) -> None:
-    if prediction.shape != target.shape:
+def _target(target: Any, reduction: str) -> Tensor:
+    """``target`` as a tensor, after checking ``reduction``."""
+    if reduction not in losses.REDUCTIONS:
+        check_reduction(reduction)
+    return target if isinstance(target, Tensor) else Tensor(target)
+
+
+def _paired(name: str, prediction: Tensor, target: Any, reduction: str) -> Tensor:
+    """``target`` as a tensor (:func:`_target`), checked to have the prediction's shape (the
+    element-wise losses compare the two entry by entry)."""
+    target = _target(target, reduction)
+    if prediction.data.shape != target.data.shape:
         raise ValueError(
             f"{name}: prediction has shape {tuple(prediction.shape)} but target has shape "
             f"{tuple(target.shape)}; they must match (reshape the target, e.g. y.reshape(-1, 1))"
         )
+    return target
 
 
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """(1/n) Σ (h − y)² over all elements (``reduction="sum"``: Σ (h − y)²)."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    _check_same_shape("mse_loss", prediction, target)
+    target = _paired("mse_loss", prediction, target, reduction)
     return apply_op(losses.MSELoss, (prediction, target), reduction=reduction)
 
 
 def cross_entropy(logits: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy of ``logits`` (N, C) against integer labels (N,)."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    weight = _weight_array(weight, logits)
+    target = _target(target, reduction)
+    weight = None if weight is None else _weight_array(weight, logits)
     return apply_op(losses.CrossEntropyLoss, (logits, target), weight=weight, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """−[y ln σ(z) + (1 − y) ln(1 − σ(z))], computed stably from the logits z."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    _check_same_shape("binary_cross_entropy_with_logits", logits, target)
+    target = _paired("binary_cross_entropy_with_logits", logits, target, reduction)
     return apply_op(losses.BCEWithLogitsLoss, (logits, target), reduction=reduction)
 
 
 def l1_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """(1/n) Σ |h − y| over all elements (``reduction="sum"``: Σ |h − y|)."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    _check_same_shape("l1_loss", prediction, target)
+    target = _paired("l1_loss", prediction, target, reduction)
     return apply_op(losses.L1Loss, (prediction, target), reduction=reduction)
 
 
 def huber_loss(prediction: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """½ d² where |d| < δ, else δ(|d| − ½δ), for d = h − y; reduced over all elements."""
-    check_reduction(reduction)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    target = _as_tensor(target)
-    _check_same_shape("huber_loss", prediction, target)
+    target = _paired("huber_loss", prediction, target, reduction)
     return apply_op(losses.HuberLoss, (prediction, target), reduction=reduction, delta=delta)
 
 
@@ -132,16 +134,13 @@ def _weight_array(weight: Any, like: Tensor) -> Any:
 
 def binary_cross_entropy(prediction: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
     """−w [y ln h + (1 − y) ln(1 − h)] for probabilities h, logs clamped at −100 as in PyTorch."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    _check_same_shape("binary_cross_entropy", prediction, target)
+    target = _paired("binary_cross_entropy", prediction, target, reduction)
     return apply_op(losses.BCELoss, (prediction, target), weight=_weight_array(weight, prediction), reduction=reduction)
 
 
 def nll_loss(log_probs: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
     """−w_y x_y for log-probabilities x (N, C) and integer labels y (N,); the mean divides by Σ w_y."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
+    target = _target(target, reduction)
     return apply_op(losses.NLLLoss, (log_probs, target), weight=_weight_array(weight, log_probs), reduction=reduction)
 
 
@@ -156,9 +155,7 @@ def _per_sample(squares: Tensor, reduction: str) -> Tensor:
 
 def sum_squared_error(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """C = Σ_j (h_j − y_j)² per sample (over the last axis), then reduced over the samples."""
-    check_reduction(reduction)
-    target = _as_tensor(target)
-    _check_same_shape("sum_squared_error", prediction, target)
+    target = _paired("sum_squared_error", prediction, target, reduction)
     difference = prediction - target
     return _per_sample(difference * difference, reduction)
 

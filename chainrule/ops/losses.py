@@ -106,13 +106,17 @@ class CrossEntropyLoss(Function):
         xp = backend.xp
         single, logits2, target1 = class_targets("cross-entropy", logits, target)
         count, classes = logits2.shape
+        row_starts, self.ones, ones_classes = _layout(count, classes, logits2.dtype)
         # each sample's label as a flat position, i·C + yᵢ: one index array picks (and, in
         # backward, updates) the entries faster than the pair (rows, labels) does
-        self.picks = xp.add(_row_starts(count, classes), target1, dtype=xp.intp)
+        if target1.dtype == row_starts.dtype:
+            self.picks = row_starts + target1
+        else:  # any other integer type (uint64 would promote to float)
+            self.picks = xp.add(row_starts, target1, dtype=row_starts.dtype)
         self.single, self.reduction = single, reduction
-        shifted = logits2 - backend.xp.maximum.reduce(logits2, axis=1, keepdims=True)
+        shifted = logits2 - xp.maximum.reduce(logits2, axis=1, keepdims=True)
         self.exp = xp.exp(shifted)
-        self.sums = self.exp.dot(backend.constant(1, logits2.dtype, (classes,)))  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
+        self.sums = self.exp.dot(ones_classes)  # Σⱼ e^(zᵢⱼ − mᵢ), one per row
         losses = xp.log(self.sums)
         losses -= shifted.take(self.picks)  # ℓᵢ = ln Σⱼ e^(zᵢⱼ − mᵢ) − (z_{i,yᵢ} − mᵢ)
         self.weights = None if weight is None else weight[target1]
@@ -121,30 +125,34 @@ class CrossEntropyLoss(Function):
         self.denominator = count if self.weights is None else self.weights.sum()
         if reduction == "none":
             return losses.reshape(()) if single else losses
-        total = backend.constant(1, losses.dtype, (count,)).dot(losses)
+        total = self.ones.dot(losses)
         return total / self.denominator if reduction == "mean" else total
 
     def backward(self, grad):
         grad_z = self.exp / self.sums[:, None]  # softmax(zᵢ)
         # − onehot(yᵢ): a new C-ordered array, so its flat reshape is a view (subtracting an array
         # of ones costs half of subtracting the number 1 at these positions)
-        grad_z.reshape(-1)[self.picks] -= backend.constant(1, grad_z.dtype, self.picks.shape)
+        grad_z.reshape(-1)[self.picks] -= self.ones
         if self.reduction == "none":
             per_row = grad.reshape(-1)
         else:  # one number, as a Python float (see _scale): no 0-d array arithmetic
             per_row = float(grad) / float(self.denominator) if self.reduction == "mean" else float(grad)
         if self.weights is not None:
             per_row = per_row * self.weights
-        grad_z *= per_row[:, None] if getattr(per_row, "ndim", 0) else backend.constant(per_row, grad_z.dtype)
+        if isinstance(per_row, float):
+            grad_z *= backend.constant(per_row, grad_z.dtype)
+        else:
+            grad_z *= per_row[:, None]
         return (grad_z[0] if self.single else grad_z), None
 
 
 @functools.lru_cache(maxsize=64)
-def _row_starts(count: int, classes: int):
-    """0, C, 2C, …, (N − 1)C: the flat position of each row's first entry (read-only, kept)."""
-    starts = backend.xp.arange(0, count * classes, classes)
-    starts.flags.writeable = False
-    return starts
+def _layout(count: int, classes: int, dtype):
+    """Kept read-only arrays for a batch of ``count`` rows of ``classes`` scores: the flat position
+    of each row's first entry (0, C, 2C, …), and vectors of ones of length N and C."""
+    row_starts = backend.xp.arange(0, count * classes, classes)
+    row_starts.flags.writeable = False
+    return row_starts, backend.constant(1, dtype, (count,)), backend.constant(1, dtype, (classes,))
 
 
 class BCEWithLogitsLoss(Function):
