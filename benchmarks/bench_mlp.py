@@ -6,7 +6,8 @@ alternating blocks (chainrule, PyTorch, GEMM, then the reverse order, …), each
 so that neither library's spinning worker threads slow the other's block.  Reported: the median
 per-step time of each library, and the median of the per-round ratios (blocks run moments apart,
 so load from other processes mostly cancels), and beside it the ratio of the two libraries'
-fastest blocks.  The float32 GEMM rate of NumPy's BLAS is measured
+fastest blocks.  Each row's rounds are split over two passes through all rows, so that a slow
+spell of the machine touches only part of them.  The float32 GEMM rate of NumPy's BLAS is measured
 in the same rounds, and a training step is counted as 6 × batch × weights floating-point
 operations (2 for the forward product, 4 for the two backward products; the first layer's input
 gradient is not needed, so the true count of the large network is 5/6 of that and its "share"
@@ -159,48 +160,58 @@ def interleave(steps: dict[str, Callable], rounds: int, target: float, pause: fl
     return times
 
 
-def run(networks: list[str], setups: list[str], rounds: int, target: float, pause: float) -> dict:
-    """Time every network × setup; return the rows and the machine description."""
+def run(networks: list[str], setups: list[str], rounds: int, target: float, pause: float, passes: int) -> dict:
+    """Time every network × setup; return the rows and the machine description.
+
+    The rounds of each row are split over ``passes`` sweeps through all rows, so that a slow spell
+    of this shared machine (seconds to minutes) falls on a part of a row's rounds, not all of them.
+    """
     gemm = gemm_step()
+    cases = list(itertools.product(networks, setups))
+    steps = {case: make_steps(*NETWORKS[case[0]], case[1]) for case in cases}
+    times = {case: {"chainrule": [], "torch": [], "gemm": []} for case in cases}
+    for sweep in range(passes):
+        share = rounds // passes + (sweep < rounds % passes)
+        for case in cases:
+            ours, theirs = steps[case]
+            sweep_times = interleave({"chainrule": ours, "torch": theirs, "gemm": gemm}, share, target, pause)
+            for key, values in sweep_times.items():
+                times[case][key] += values
+        print(f"pass {sweep + 1} of {passes} done", flush=True)
     rows = []
     gemm_rates = []
-    for name in networks:
+    print(HEADER)
+    for (name, setup), row_times in times.items():
         sizes, batch = NETWORKS[name]
         weights = sum(a * b for a, b in itertools.pairwise(sizes))
-        for setup in setups:
-            if setup.startswith("adam") and not hasattr(optim, "Adam"):
-                print(f"{name:<19} {setup:<13} skipped: chainrule.optim has no Adam yet")
-                continue
-            ours, theirs = make_steps(sizes, batch, setup)
-            times = interleave({"chainrule": ours, "torch": theirs, "gemm": gemm}, rounds, target, pause)
-            t_ours, t_theirs = statistics.median(times["chainrule"]), statistics.median(times["torch"])
-            # each round's ratio compares blocks run moments apart, so load from other processes
-            # mostly cancels; the median of these paired ratios is the figure reported
-            ratio = statistics.median(a / b for a, b in zip(times["chainrule"], times["torch"]))
-            # the fastest block of each: what each library does on a quiet machine (shown beside
-            # the median ratio, since the shared machine's interruptions weigh more on short steps)
-            ratio_of_minima = min(times["chainrule"]) / min(times["torch"])
-            gemm_rate = gemm.flops / statistics.median(times["gemm"]) / 1e9
-            gemm_rates.append(gemm_rate)
-            gflops = 6 * batch * weights / t_ours / 1e9
-            rows.append(
-                dict(
-                    network=name,
-                    batch=batch,
-                    setup=setup,
-                    chainrule_s=t_ours,
-                    torch_s=t_theirs,
-                    ratio=ratio,
-                    chainrule_min_s=min(times["chainrule"]),
-                    torch_min_s=min(times["torch"]),
-                    ratio_of_minima=ratio_of_minima,
-                    chainrule_gflops=gflops,
-                    torch_gflops=6 * batch * weights / t_theirs / 1e9,
-                    gemm_gflops=gemm_rate,
-                    gemm_share=gflops / gemm_rate,
-                )
+        t_ours, t_theirs = statistics.median(row_times["chainrule"]), statistics.median(row_times["torch"])
+        # each round's ratio compares blocks run moments apart, so load from other processes
+        # mostly cancels; the median of these paired ratios is the figure reported
+        ratio = statistics.median(a / b for a, b in zip(row_times["chainrule"], row_times["torch"]))
+        # the fastest block of each: what each library does on a quiet machine (shown beside
+        # the median ratio, since the shared machine's interruptions weigh more on short steps)
+        ratio_of_minima = min(row_times["chainrule"]) / min(row_times["torch"])
+        gemm_rate = gemm.flops / statistics.median(row_times["gemm"]) / 1e9
+        gemm_rates.append(gemm_rate)
+        gflops = 6 * batch * weights / t_ours / 1e9
+        rows.append(
+            dict(
+                network=name,
+                batch=batch,
+                setup=setup,
+                chainrule_s=t_ours,
+                torch_s=t_theirs,
+                ratio=ratio,
+                chainrule_min_s=min(row_times["chainrule"]),
+                torch_min_s=min(row_times["torch"]),
+                ratio_of_minima=ratio_of_minima,
+                chainrule_gflops=gflops,
+                torch_gflops=6 * batch * weights / t_theirs / 1e9,
+                gemm_gflops=gemm_rate,
+                gemm_share=gflops / gemm_rate,
             )
-            print(format_row(rows[-1]), flush=True)
+        )
+        print(format_row(rows[-1]), flush=True)
     return dict(
         rows=rows,
         gemm_gflops_median=statistics.median(gemm_rates),
@@ -217,6 +228,7 @@ def run(networks: list[str], setups: list[str], rounds: int, target: float, paus
             ],
         ),
         rounds=rounds,
+        passes=passes,
         block_seconds=target,
         pause_seconds=pause,
     )
@@ -245,7 +257,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
-    parser.add_argument("--rounds", type=int, default=15, help="alternating blocks per library")
+    parser.add_argument("--rounds", type=int, default=16, help="alternating blocks per library and row")
+    parser.add_argument("--passes", type=int, default=2, help="sweeps through all rows that share the rounds")
     parser.add_argument("--block", type=float, default=0.1, help="seconds per timed block")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds of sleep before each block")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
@@ -255,9 +268,11 @@ def main() -> None:
     blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     kernels = (f"{i['internal_api']} {i['version']} {i['architecture']} x{i['num_threads']}" for i in blas)
     print("BLAS:", ", ".join(kernels))
-    print(f"PyTorch {torch.__version__} on {torch.get_num_threads()} threads; medians of {args.rounds} blocks")
-    print(HEADER)
-    result = run(args.networks, args.setups, args.rounds, args.block, args.pause)
+    print(
+        f"PyTorch {torch.__version__} on {torch.get_num_threads()} threads; medians of {args.rounds} blocks "
+        f"in {args.passes} passes"
+    )
+    result = run(args.networks, args.setups, args.rounds, args.block, args.pause, args.passes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"GEMM rate (median): {result['gemm_gflops_median']:.0f} GFLOP/s; wrote {args.out}")
