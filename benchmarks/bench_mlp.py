@@ -2,8 +2,8 @@
 
 One step = ``zero_grad``, forward, loss, ``backward``, ``step``, through each library's public
 API.  Both libraries start from the same weights and see the same batch; the two are timed in
-alternating blocks (chainrule, PyTorch, GEMM, then the reverse order, …), each after a short sleep
-so that neither library's spinning worker threads slow the other's block.  Reported: the median
+alternating blocks (chainrule, PyTorch, GEMM, then the reverse order, …), each after a short busy
+wait so that neither library's spinning worker threads slow the other's block.  Reported: the median
 per-step time of each library, and the median of the per-round ratios (blocks run moments apart,
 so load from other processes mostly cancels), and beside it the ratio of the two libraries'
 fastest blocks.  Each row's rounds are split over two passes through all rows, so that a slow
@@ -141,11 +141,13 @@ def steps_per_block(step: Callable, target: float) -> int:
 def interleave(steps: dict[str, Callable], rounds: int, target: float, pause: float) -> dict[str, list[float]]:
     """Per-step times of each function in ``rounds`` alternating blocks (order reversed each round).
 
-    Each block starts after ``pause`` seconds of sleep: OpenBLAS's and PyTorch's OpenMP worker
+    Each block starts after a ``pause`` of busy waiting: OpenBLAS's and PyTorch's OpenMP worker
     threads spin for a while after their last call, and on two cores the spinning pool of one
     library would otherwise slow the next block of the other (PyTorch's large step ran ~1.7×
-    slower right after a NumPy block).  A tenth of a block, untimed, follows the sleep, since the
-    first steps after it run slower.
+    slower right after a NumPy block).  The wait keeps this thread busy instead of sleeping: on
+    this machine a core that slept 0.2 s ran the next 0.1–0.8 s up to 1.8× slower (a 25 µs step at
+    40–49 µs), which put most blocks of the small networks in that slow state.  A tenth of a
+    block, untimed, follows the pause.
     """
     sizes = {name: steps_per_block(step, target) for name, step in steps.items()}
     for name, step in steps.items():  # warm-up
@@ -154,10 +156,17 @@ def interleave(steps: dict[str, Callable], rounds: int, target: float, pause: fl
     names = list(steps)
     for r in range(rounds):
         for name in names if r % 2 == 0 else reversed(names):
-            time.sleep(pause)
-            block_time(steps[name], max(1, sizes[name] // 10))  # untimed: wake the core up again
+            busy_wait(pause)
+            block_time(steps[name], max(1, sizes[name] // 10))
             times[name].append(block_time(steps[name], sizes[name]))
     return times
+
+
+def busy_wait(seconds: float) -> None:
+    """Spin for ``seconds`` (a sleep would let the core slow down; see :func:`interleave`)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def run(networks: list[str], setups: list[str], rounds: int, target: float, pause: float, passes: int) -> dict:
@@ -260,7 +269,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=16, help="alternating blocks per library and row")
     parser.add_argument("--passes", type=int, default=2, help="sweeps through all rows that share the rounds")
     parser.add_argument("--block", type=float, default=0.1, help="seconds per timed block")
-    parser.add_argument("--pause", type=float, default=0.2, help="seconds of sleep before each block")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds of busy waiting before each block")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_mlp.json")
     args = parser.parse_args()

@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--block", type=float, default=0.1, help="seconds per timed block")
-    parser.add_argument("--pause", type=float, default=0.2, help="seconds of sleep before each block")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds of busy waiting before each block")
     args = parser.parse_args()
     torch.set_num_threads(2)
     header = ("network", "setup", "NumPy", "chainrule", "PyTorch", "NumPy/PT", "chainrule/PT")

@@ -23,22 +23,23 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 NETWORKS = {"2-2-1": ((2, 2, 1), 1), "64-32-10": ((64, 32, 10), 32), "784-128-64-10": ((784, 128, 64, 10), 128)}
 SETUPS = ("sgd/tanh/mse", "adam/tanh/mse", "sgd/relu/ce", "adam/relu/ce")
 
 
-def train(network: str, setup: str, steps: int) -> None:
-    """Build ``network`` for ``setup`` as bench_mlp.py does and run ``steps`` training steps."""
+def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
+    """One training step of ``network`` for ``setup`` as bench_mlp.py builds it, in ``library``
+    (the ``chainrule`` package, or another version of it), as a closure returning the loss."""
     import numpy
 
-    import chainrule
-    from chainrule import nn, optim
-
+    nn, optim = library.nn, library.optim
     sizes, batch = NETWORKS[network]
     optimizer_name, activation, loss_name = setup.split("/")
-    chainrule.manual_seed(0)
+    library.manual_seed(0)
     layers: list = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
@@ -46,18 +47,32 @@ def train(network: str, setup: str, steps: int) -> None:
             layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
     model = nn.Sequential(*layers)
     rng = numpy.random.default_rng(1)
-    x = chainrule.tensor(rng.standard_normal((batch, sizes[0])).astype(numpy.float32))
+    x = library.tensor(rng.standard_normal((batch, sizes[0])).astype(numpy.float32))
     if loss_name == "mse":
-        y = chainrule.tensor(rng.standard_normal((batch, sizes[-1])).astype(numpy.float32))
+        y = library.tensor(rng.standard_normal((batch, sizes[-1])).astype(numpy.float32))
         loss_fn = nn.MSELoss()
     else:
-        y, loss_fn = chainrule.tensor(rng.integers(0, sizes[-1], batch)), nn.CrossEntropyLoss()
+        y, loss_fn = library.tensor(rng.integers(0, sizes[-1], batch)), nn.CrossEntropyLoss()
     parameters = model.parameters()
     optimizer = optim.SGD(parameters, lr=0.01) if optimizer_name == "sgd" else optim.Adam(parameters, lr=1e-3)
-    for _ in range(steps):
+
+    def step() -> Any:
         optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
+        loss = loss_fn(model(x), y)
+        loss.backward()
         optimizer.step()
+        return loss
+
+    return step
+
+
+def train(network: str, setup: str, steps: int) -> None:
+    """Run ``steps`` training steps of ``network`` for ``setup``."""
+    import chainrule
+
+    step = training_step(chainrule, network, setup)
+    for _ in range(steps):
+        step()
 
 
 def count(network: str, setup: str, steps: int) -> int:
