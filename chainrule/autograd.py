@@ -139,18 +139,19 @@ def _chain(root: Any) -> list | None:
         node = following
 
 
-def _topological_order(root: Any) -> list:
-    """Non-leaf tensors reachable from ``root``, each after all of its parents.
+def _backward_order(root: Any) -> list:
+    """Non-leaf tensors reachable from ``root``, each before all of its parents (the order in which
+    the backward pass visits them, ``root`` first).
 
-    A chain (:func:`_chain`) is its own order, reversed.  Any other graph is sorted by an
-    iterative depth-first search (so a chain of any length stays clear of the recursion limit):
-    each node is pushed once with an iterator over its parents and appended to the order when
-    that iterator is exhausted, i.e. after all of its parents.  Parents are visited last to first,
-    which fixes the order in which gradients reaching one tensor along several paths are added.
+    A chain (:func:`_chain`) is that order as it is.  Any other graph is sorted by an iterative
+    depth-first search (so a chain of any length stays clear of the recursion limit): each node
+    is pushed once with an iterator over its parents and appended when that iterator is
+    exhausted, i.e. after all of its parents; the result, reversed, is the order.  Parents are
+    visited last to first, which fixes the order in which gradients reaching one tensor along
+    several paths are added.
     """
     chain = _chain(root)
     if chain is not None:
-        chain.reverse()
         return chain
     order: list = []
     visited: set[int] = {id(root)}
@@ -165,6 +166,7 @@ def _topological_order(root: Any) -> list:
         else:
             stack.pop()
             order.append(node)
+    order.reverse()
     return order
 
 
@@ -178,7 +180,7 @@ def backward(root: Any, grad: Any) -> None:
     values are the arrays of the forward pass, so change weights only after the last ``backward``.
     """
     pending: dict[int, Any] = {id(root): grad}
-    for node in reversed(_topological_order(root)):
+    for node in _backward_order(root):
         upstream = pending.pop(id(node), None)
         if upstream is None:
             continue
