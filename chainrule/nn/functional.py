@@ -76,7 +76,7 @@ def _target(target: Any, reduction: str) -> Tensor:
     """``target`` as a tensor, after checking ``reduction``."""
     if reduction not in losses.REDUCTIONS:
         check_reduction(reduction)
-    return target if isinstance(target, Tensor) else Tensor(target)
+    return _as_tensor(target)
 
 
 def _paired(name: str, prediction: Tensor, target: Any, reduction: str) -> Tensor:
