@@ -2,14 +2,15 @@
 arithmetic (the optimizers' flat updates), to rounding where they order it differently (the fused
 ``Sequential``, whose products go through ``dot`` or ``matmul`` and whose bias sums are 1ᵀ G).
 
-Adam updates the small parameters of a group together on flat arrays (``foreach``); here the same
-training runs with that path switched off (``FOREACH_LIMIT = 0``) and every weight, gradient and
-moment must be equal, also across ``state_dict``/``load_state_dict``, a parameter left without a
-gradient, a change of dtype and AdamW.  Then the graph engine: a tensor reached along several
-paths gets its gradient contributions added in a fixed order, checked against PyTorch.  Last, a
-``Sequential`` of ``Linear`` layers and activations run as one fused node (``ops.mlp.MLP``) against
-the same model run module by module (``FUSE_LAYERS = False``) to 1e-12 in float64 (1e-5 in
-float32), and the cases that must not fuse.
+Adam and SGD update the small parameters of a group together on flat arrays (``foreach``); here
+the same training runs with that path switched off (``FOREACH_LIMIT = 0``) and every weight,
+moment and momentum buffer must be equal, also across ``state_dict``/``load_state_dict``, a
+parameter left without a gradient, a change of dtype, weight decay, dampening and Nesterov.
+Then the graph engine: a tensor reached along several paths gets its gradient contributions
+added in a fixed order, checked against PyTorch.  Last, a ``Sequential`` of ``Linear`` layers
+and activations run as one fused node (``ops.mlp.MLP``) against the same model run module by
+module (``FUSE_LAYERS = False``) to 1e-12 in float64 (1e-5 in float32), and the cases that must
+not fuse.
 """
 
 from __future__ import annotations
@@ -82,35 +83,57 @@ def _run(monkeypatch, foreach: bool, make, steps: int = 6, **kwargs) -> dict:
     return _snapshot(model, optimizer)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_foreach_adam_equals_per_parameter_adam(monkeypatch, dtype):
-    def make(p):
-        return optim.Adam(p, lr=0.05)
+FLAT_OPTIMIZERS = {
+    "Adam": lambda p: optim.Adam(p, lr=0.05),
+    "AdamW without decay": lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.0),
+    "SGD": lambda p: optim.SGD(p, lr=0.1),
+    "SGD decay": lambda p: optim.SGD(p, lr=0.1, weight_decay=0.01),
+    "SGD momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    "SGD dampening decay": lambda p: optim.SGD(p, lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.01),
+    "SGD Nesterov": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+}
 
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", FLAT_OPTIMIZERS)
+def test_flat_update_equals_per_parameter_update(monkeypatch, name, dtype):
+    make = FLAT_OPTIMIZERS[name]
     _assert_identical(_run(monkeypatch, True, make, dtype=dtype), _run(monkeypatch, False, make, dtype=dtype))
 
 
-def test_foreach_adamw_without_decay_equals_per_parameter(monkeypatch):
-    def make(p):
-        return optim.AdamW(p, lr=0.05, weight_decay=0.0)
-
-    _assert_identical(_run(monkeypatch, True, make), _run(monkeypatch, False, make))
-
-
-def test_parameter_without_gradient_falls_back_and_matches(monkeypatch):
-    def make(p):
-        return optim.Adam(p, lr=0.05)
-
+@pytest.mark.parametrize("name", ["Adam", "SGD momentum", "SGD dampening decay"])
+def test_parameter_without_gradient_falls_back_and_matches(monkeypatch, name):
+    make = FLAT_OPTIMIZERS[name]
     fast = _run(monkeypatch, True, make, drop={2: "0.bias"})
     plain = _run(monkeypatch, False, make, drop={2: "0.bias"})
     _assert_identical(fast, plain)
-    assert fast["1.step"] == 5 and fast["0.step"] == 6  # the dropped parameter missed one step
+    if name == "Adam":
+        assert fast["1.step"] == 5 and fast["0.step"] == 6  # the dropped parameter missed one step
 
 
-def test_state_dict_round_trip_continues_identically(monkeypatch):
+def test_momentum_buffers_made_at_different_steps_are_laid_out_once_all_exist(monkeypatch):
+    """A parameter without a gradient at the first step gets its buffer a step later (set to its
+    gradient then, not decayed from zero): the group is updated one by one until all have one."""
+    make = FLAT_OPTIMIZERS["SGD dampening decay"]
+    fast = _run(monkeypatch, True, make, drop={0: "0.bias"})
+    _assert_identical(fast, _run(monkeypatch, False, make, drop={0: "0.bias"}))
+    monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 1 << 16)
+    model = _model()
+    optimizer = make(model.parameters())
+    _train(model, optimizer, 2, drop={0: "0.bias"})
+    assert not optimizer._flat  # one by one: 0.bias had no buffer at step 1
+    _train(model, optimizer, 1)
+    (flat,) = optimizer._flat.values()
+    buffers = [optimizer.state[p]["momentum_buffer"] for p in model.parameters()]
+    assert all(buffer.base is flat.arrays[0] for buffer in buffers)
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD momentum"])
+def test_state_dict_round_trip_continues_identically(monkeypatch, name):
+    make = FLAT_OPTIMIZERS[name]
     monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 1 << 16)
     model, other = _model(), _model()
-    optimizer, other_optimizer = optim.Adam(model.parameters(), lr=0.05), optim.Adam(other.parameters(), lr=0.05)
+    optimizer, other_optimizer = make(model.parameters()), make(other.parameters())
     _train(model, optimizer, 3)
     _train(other, other_optimizer, 3)
     saved = optimizer.state_dict()
@@ -152,24 +175,6 @@ def test_packed_parameters_are_views_updated_in_place():
     _train(model, optimizer, 2)
     assert all(p.data is a for p, a in zip(model.parameters(), arrays))
     assert not any(numpy.array_equal(a, b) for a, b in zip(arrays, before))
-
-
-@pytest.mark.parametrize("options", [{}, {"weight_decay": 0.01}])
-def test_packed_sgd_equals_per_parameter_sgd(monkeypatch, options):
-    def make(p):
-        return optim.SGD(p, lr=0.1, **options)
-
-    monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 1 << 16)
-    model = _model()
-    optimizer = make(model.parameters())
-    _train(model, optimizer, 5)
-    assert optimizer._packs  # packed, and the flat path ran (the views are still the parameters')
-    monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 0)
-    plain_model = _model()
-    plain = make(plain_model.parameters())
-    _train(plain_model, plain, 5)
-    assert not plain._packs
-    _assert_identical(_snapshot(model, optimizer), _snapshot(plain_model, plain))
 
 
 def test_gradient_reaching_a_tensor_along_several_paths_matches_torch():

@@ -57,25 +57,21 @@ class Adagrad(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def step(self) -> None:
-        """One update of every parameter that has a gradient, in place."""
+    def _step_one(self, group: dict[str, Any], p: Any) -> None:
+        """The update of one parameter."""
         xp = backend.xp
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["sum"] = xp.full_like(p.data, group["initial_accumulator_value"])
-                state["step"] += 1
-                grad = self._decayed_grad(p, group["weight_decay"])
-                learning_rate = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-                total, work = state["sum"], self._work(p)
-                xp.multiply(grad, grad, out=work)
-                total += work
-                xp.sqrt(total, out=work)
-                work += group["eps"]
-                xp.divide(grad, work, out=work)
-                work *= learning_rate
-                p.data -= work
+        state = self.state.setdefault(p, {})
+        if not state:
+            state["step"] = 0
+            state["sum"] = xp.full_like(p.data, group["initial_accumulator_value"])
+        state["step"] += 1
+        grad = self._decayed_grad(p, group["weight_decay"])
+        learning_rate = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        total, work = state["sum"], self._work(p)
+        xp.multiply(grad, grad, out=work)
+        total += work
+        xp.sqrt(total, out=work)
+        work += group["eps"]
+        xp.divide(grad, work, out=work)
+        work *= learning_rate
+        p.data -= work

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from operator import is_, itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from chainrule import backend
-from chainrule.optim.optimizer import Optimizer, split_like
+from chainrule.optim.optimizer import FlatState, Optimizer
 
 
 class Adam(Optimizer):
@@ -73,27 +72,6 @@ class Adam(Optimizer):
             raise ValueError(f"weight_decay must be ≥ 0, got weight_decay={weight_decay}")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
-        self._flat: dict[int, tuple] = {}  # group index → flat arrays, see _flat_state
-
-    def step(self) -> None:
-        """One update of every parameter that has a gradient, in place.
-
-        A group of small parameters that share one update (no weight decay, no AMSGrad, one dtype,
-        one step count) is updated at once, as PyTorch's ``foreach`` does: its parameters are packed
-        into one flat array (:meth:`Optimizer._pack`), its moments live in one flat array each, its
-        gradients are gathered into one, and the dozen array operations of :func:`adam_update` run
-        once per group instead of once per parameter.  Each number goes through the same arithmetic
-        either way, so the results are the same to the last bit.
-        """
-        for index, group in enumerate(self.param_groups):
-            flat = self._flat_state(index, group)
-            if flat is not None:
-                self._step_flat(group, *flat)
-                continue
-            self._flat.pop(index, None)  # steps one by one: lay the moments out again next time
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._step_one(group, p)
 
     def _step_one(self, group: dict[str, Any], p: Any) -> None:
         """The update of one parameter."""
@@ -121,78 +99,32 @@ class Adam(Optimizer):
         adam_update(grad, state["exp_avg"], state["exp_avg_sq"], work, state["step"], group, v_max)
         p.data -= work
 
-    def _flat_state(self, index: int, group: dict[str, Any]) -> tuple | None:
-        """(data, gradient, moments) of group ``index`` for one update of the whole group, with this
-        step's gradients gathered; or ``None`` if its parameters are updated one by one.
+    def _flat_arrays(self, index: int, group: dict[str, Any]) -> tuple | None:
+        """(data, gradient, flat state) of group ``index`` for one update of the whole group, with
+        this step's gradients gathered; or ``None`` if its parameters are updated one by one.
 
-        Data and gradient are the flat arrays of :meth:`Optimizer._packed`; the :class:`FlatMoments`
-        are made here the first time and kept while they hold (:meth:`FlatMoments.hold`).
-        ``state[p]["exp_avg"]`` and ``["exp_avg_sq"]`` are views into the flat m and v, so that
-        ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before; state restored by
-        ``load_state_dict`` (new arrays) is copied into fresh flat arrays at the next step.
+        A group of small parameters that share one update (no weight decay, no AMSGrad, one dtype,
+        one step count) qualifies: data and gradient are the flat arrays of
+        :meth:`Optimizer._packed`, the moments m and v those of :meth:`Optimizer._flat_state`
+        (``"exp_avg"``, ``"exp_avg_sq"``), and the dozen array operations of :func:`adam_update`
+        run once per group instead of once per parameter.  Each number goes through the same
+        arithmetic either way, so the results are the same to the last bit.
         """
         if group["weight_decay"] or group["amsgrad"]:
             return None
         packed = self._packed(index)
         if packed is None:
             return None
-        params = group["params"]
-        moments = self._flat.get(index)
-        if moments is None or moments.data is not packed[0] or not moments.hold(self.state, params):
-            moments = self._lay_out_moments(index, packed[0], params)
-            if moments is None:
-                return None
-        return (*packed, moments)
+        flat = self._flat_state(index, packed[0], ("exp_avg", "exp_avg_sq"), counted=True)
+        return None if flat is None else (*packed, flat)
 
-    def _lay_out_moments(self, index: int, data: Any, params: list) -> FlatMoments | None:
-        """New flat moments for group ``index``, holding each parameter's moments so far (after
-        ``load_state_dict``, or a change of parameters); ``None`` if their step counts differ."""
-        states = [self.state.get(p) or {} for p in params]
-        if len({state.get("step", 0) for state in states}) != 1:
-            return None
-        xp = backend.xp
-        m, v, work = (xp.zeros_like(data) for _ in range(3))
-        m_views, v_views = split_like(m, params), split_like(v, params)
-        for p, state, m_p, v_p in zip(params, states, m_views, v_views):
-            if state:
-                m_p[...], v_p[...] = state["exp_avg"], state["exp_avg_sq"]
-            self.state[p] = {**state, "step": state.get("step", 0), "exp_avg": m_p, "exp_avg_sq": v_p}
-        moments = FlatMoments(data, m, v, work, tuple(self.state[p] for p in params), tuple(m_views), tuple(v_views))
-        self._flat[index] = moments
-        return moments
-
-    def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, moments: FlatMoments) -> None:
+    def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, flat: FlatState) -> None:
         """The update of a whole group at once on its flat arrays."""
-        for state in moments.states:
+        for state in flat.states:
             state["step"] += 1
-        adam_update(grad, moments.m, moments.v, moments.work, moments.states[0]["step"], group)
-        data -= moments.work
-
-
-class FlatMoments(NamedTuple):
-    """Adam's moments m and v of a packed group, each one flat array laid out like its ``data``,
-    with a scratch array ``work`` of the same size; ``states`` are the parameters' state dicts,
-    whose ``"exp_avg"`` and ``"exp_avg_sq"`` are the views ``m_views`` and ``v_views``."""
-
-    data: Any
-    m: Any
-    v: Any
-    work: Any
-    states: tuple
-    m_views: tuple
-    v_views: tuple
-
-    def hold(self, state: dict, params: list) -> bool:
-        """Whether each parameter's state is still the dict laid out here, with its moments still
-        the views of m and v (``load_state_dict`` or an assignment into the state makes new ones)."""
-        return (
-            all(map(is_, map(state.get, params), self.states))
-            and all(map(is_, map(_exp_avg, self.states), self.m_views))
-            and all(map(is_, map(_exp_avg_sq, self.states), self.v_views))
-        )
-
-
-_exp_avg, _exp_avg_sq = itemgetter("exp_avg"), itemgetter("exp_avg_sq")
+        m, v = flat.arrays
+        adam_update(grad, m, v, flat.work, flat.states[0]["step"], group)
+        data -= flat.work
 
 
 def adam_update(grad: Any, m: Any, v: Any, work: Any, t: int, group: dict[str, Any], v_max: Any = None) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from typing import Any
+from operator import is_, itemgetter
+from typing import Any, NamedTuple
 
 from chainrule import backend
 
@@ -36,6 +37,7 @@ class Optimizer:
         self.state: dict[Any, dict[str, Any]] = {}
         self._workspace: dict[Any, dict[int, Any]] = {}
         self._packs: dict[int, tuple] = {}  # group index → ((p, data view, grad view), …), data, grad; see _pack
+        self._flat: dict[int, FlatState] = {}  # group index → its state as flat arrays; see _flat_state
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
         if not groups:
@@ -65,7 +67,33 @@ class Optimizer:
                     parameter.grad[...] = 0
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """One update of every parameter that has a gradient, in place.
+
+        A group that :meth:`_flat_arrays` lays out is updated at once on flat arrays
+        (:meth:`_step_flat`), as PyTorch's ``foreach`` updates do; any other parameter by
+        parameter (:meth:`_step_one`).
+        """
+        for index, group in enumerate(self.param_groups):
+            flat = self._flat_arrays(index, group)
+            if flat is not None:
+                self._step_flat(group, *flat)
+                continue
+            self._flat.pop(index, None)  # one by one: lay the flat state out again next time
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._step_one(group, p)
+
+    def _step_one(self, group: dict[str, Any], p: Any) -> None:
+        """The update of parameter ``p`` of ``group``, in place."""
+        raise NotImplementedError
+
+    def _flat_arrays(self, index: int, group: dict[str, Any]) -> tuple | None:
+        """The arguments of :meth:`_step_flat` after ``group``, for an update of group ``index`` at
+        once, or ``None`` to update it parameter by parameter (always, unless overridden)."""
+        return None
+
+    def _step_flat(self, group: dict[str, Any], *arrays: Any) -> None:
+        """The update of a whole group at once on the flat arrays of :meth:`_flat_arrays`."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -166,6 +194,41 @@ class Optimizer:
             grad_view[...] = p.grad
         return data, grad
 
+    def _flat_state(self, index: int, data: Any, names: tuple[str, ...], counted: bool = False) -> FlatState | None:
+        """The state entries ``names`` of packed group ``index`` as flat arrays laid out like its flat
+        ``data`` (:meth:`_packed`), for an update of the whole group at once; ``None`` if the
+        parameters' states are at different points (some have the entries and some not, or, when
+        ``counted``, their step counts differ), so that the group must be updated one by one.
+
+        The :class:`FlatState` is made the first time, with each parameter's entries so far copied
+        in (zeros where there are none yet; with ``counted``, a ``"step"`` count of 0), and kept
+        while it holds (:meth:`FlatState.hold`).  ``state[p][name]`` becomes a view of the flat
+        array, so that ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before;
+        state restored by ``load_state_dict`` (new arrays) is copied into a new layout at the next
+        step.  A step that updates the group one by one should drop the layout (``_flat.pop``).
+        """
+        params = self.param_groups[index]["params"]
+        flat = self._flat.get(index)
+        if flat is not None and flat.data is data and flat.hold(self.state, params):
+            return flat
+        states = [self.state.get(p) or {} for p in params]
+        points = {(state.get("step", 0) if counted else 0, *(name in state for name in names)) for state in states}
+        if len(points) != 1:
+            return None
+        xp = backend.xp
+        arrays = tuple(xp.zeros_like(data) for _ in names)
+        views = [split_like(array, params) for array in arrays]
+        for i, (p, state) in enumerate(zip(params, states)):
+            entries = {name: entry[i] for name, entry in zip(names, views)}
+            for name, view in entries.items():
+                if name in state:
+                    view[...] = state[name]
+            self.state[p] = {**({"step": 0} if counted else {}), **state, **entries}
+        layout = tuple((itemgetter(name), tuple(entry)) for name, entry in zip(names, views))
+        flat = FlatState(data, arrays, xp.empty_like(data), tuple(self.state[p] for p in params), layout)
+        self._flat[index] = flat
+        return flat
+
     def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
         """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""
         if not weight_decay:
@@ -181,6 +244,30 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+class FlatState(NamedTuple):
+    """The state arrays of a packed group (:meth:`Optimizer._pack`): one flat array per entry
+    (Adam's m and v, SGD's momentum buffer), laid out like the group's flat ``data``, and a scratch
+    array ``work`` of the same size (for Adam's step).  ``states`` are the parameters' state dicts; ``layout`` has,
+    per entry, a getter of it from a state dict and the parameters' views of its flat array, which
+    the state dicts hold (:meth:`Optimizer._flat_state`)."""
+
+    data: Any
+    arrays: tuple
+    work: Any
+    states: tuple
+    layout: tuple
+
+    def hold(self, state: dict, params: list) -> bool:
+        """Whether each parameter's state is still the dict laid out here, with each entry still its
+        view (``load_state_dict`` or an assignment into the state makes new ones)."""
+        if not all(map(is_, map(state.get, params), self.states)):
+            return False
+        for entry, views in self.layout:  # noqa: SIM110 - all() over a generator costs more per step
+            if not all(map(is_, map(entry, self.states), views)):
+                return False
+        return True
 
 
 FOREACH_LIMIT = 1 << 16

@@ -58,46 +58,42 @@ class RMSprop(Optimizer):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         super().__init__(params, defaults)
 
-    def step(self) -> None:
-        """One update of every parameter that has a gradient, in place."""
+    def _step_one(self, group: dict[str, Any], p: Any) -> None:
+        """The update of one parameter."""
         xp = backend.xp
-        for group in self.param_groups:
-            lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(p, {})
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = xp.zeros_like(p.data)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(p.data)
-                    if group["centered"]:
-                        state["grad_avg"] = xp.zeros_like(p.data)
-                state["step"] += 1
-                grad = self._decayed_grad(p, group["weight_decay"])
-                square_avg, work = state["square_avg"], self._work(p)
-                square_avg *= alpha
-                xp.multiply(grad, grad, out=work)
-                work *= 1 - alpha
-                square_avg += work
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]
-                    grad_avg *= alpha
-                    xp.multiply(grad, 1 - alpha, out=work)
-                    grad_avg += work
-                    xp.multiply(grad_avg, grad_avg, out=work)
-                    xp.subtract(square_avg, work, out=work)
-                    xp.sqrt(work, out=work)
-                else:
-                    xp.sqrt(square_avg, out=work)
-                work += eps
-                xp.divide(grad, work, out=work)
-                if momentum > 0:
-                    buffer = state["momentum_buffer"]
-                    buffer *= momentum
-                    buffer += work
-                    xp.multiply(buffer, lr, out=work)
-                else:
-                    work *= lr
-                p.data -= work
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        state = self.state.setdefault(p, {})
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(p.data)
+            if momentum > 0:
+                state["momentum_buffer"] = xp.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = xp.zeros_like(p.data)
+        state["step"] += 1
+        grad = self._decayed_grad(p, group["weight_decay"])
+        square_avg, work = state["square_avg"], self._work(p)
+        square_avg *= alpha
+        xp.multiply(grad, grad, out=work)
+        work *= 1 - alpha
+        square_avg += work
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg *= alpha
+            xp.multiply(grad, 1 - alpha, out=work)
+            grad_avg += work
+            xp.multiply(grad_avg, grad_avg, out=work)
+            xp.subtract(square_avg, work, out=work)
+            xp.sqrt(work, out=work)
+        else:
+            xp.sqrt(square_avg, out=work)
+        work += eps
+        xp.divide(grad, work, out=work)
+        if momentum > 0:
+            buffer = state["momentum_buffer"]
+            buffer *= momentum
+            buffer += work
+            xp.multiply(buffer, lr, out=work)
+        else:
+            work *= lr
+        p.data -= work

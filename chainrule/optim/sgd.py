@@ -38,10 +38,10 @@ class SGD(Optimizer):
     -----
     A group of parameters with at most ``FOREACH_LIMIT`` (65 536) numbers in all and one dtype is
     packed when the optimizer is made: each ``p.data`` becomes a view of one flat array (same
-    values and shapes), and a step without momentum updates the whole group with one array
-    operation (see ``Optimizer._pack``).  Arrays taken from ``p.data`` after that see every
-    update; one taken before does not.  Assigning ``p.data`` later makes that group go back to
-    per-parameter updates.
+    values and shapes), and a step updates the whole group with one pass of each array operation,
+    its momentum buffers laid out in one flat array too (see ``Optimizer._pack``).  Arrays taken
+    from ``p.data`` after that see every update; one taken before does not.  Assigning ``p.data``
+    later makes that group go back to per-parameter updates.
 
     Examples
     --------
@@ -69,35 +69,52 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
 
-    def step(self) -> None:
-        """One update of every parameter that has a gradient, in place.
-
-        A group without momentum whose parameters are small (see :meth:`Optimizer._packed`) is
-        updated at once on one flat array: the same arithmetic for every number.
-        """
-        for index, group in enumerate(self.param_groups):
-            packed = None if group["momentum"] else self._packed(index)
-            if packed is None:
-                for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p.data, p.grad, p, group)
-            else:
-                self._update(*packed, None, group)
-
-    def _update(self, data: Any, grad: Any, p: Any, group: dict[str, Any]) -> None:
-        """w ← w − η g for the array ``data`` (one parameter's, or a packed group's) with gradient
-        ``grad``, after weight decay and momentum (whose buffer is kept in the state of ``p``)."""
-        lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        if weight_decay:
-            grad = grad + weight_decay * data
-        if momentum:
+    def _step_one(self, group: dict[str, Any], p: Any) -> None:
+        """The update of one parameter, with its momentum buffer kept in its state."""
+        buffer, first = None, False
+        if group["momentum"]:
             state = self.state.setdefault(p, {})
             buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = grad.copy()
-            else:
-                buffer *= momentum
-                dampening = group["dampening"]
-                buffer += (1 - dampening) * grad if dampening else grad
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
-        data -= grad * backend.constant(lr, data.dtype)
+            first = buffer is None
+            if first:
+                buffer = state["momentum_buffer"] = backend.xp.empty_like(p.data)
+        sgd_update(p.data, p.grad, buffer, first, group)
+
+    def _flat_arrays(self, index: int, group: dict[str, Any]) -> tuple | None:
+        """(data, gradient, flat momentum buffer or ``None``, whether it is the first step) of
+        group ``index`` for one update of the whole group, with this step's gradients gathered;
+        or ``None`` if its parameters are updated one by one.
+
+        A group of small parameters (:meth:`Optimizer._packed`) qualifies, with its momentum
+        buffers laid end to end in one flat array (:meth:`Optimizer._flat_state`) once all of its
+        parameters have one or none has.  Each number goes through the same arithmetic either way,
+        so the results are the same to the last bit.
+        """
+        packed = self._packed(index)
+        if packed is None or not group["momentum"]:
+            return None if packed is None else (*packed, None, False)
+        first = "momentum_buffer" not in self.state.get(group["params"][0], ())  # as for all, or no layout
+        flat = self._flat_state(index, packed[0], ("momentum_buffer",))
+        return None if flat is None else (*packed, flat.arrays[0], first)
+
+    def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, buffer: Any, first: bool) -> None:
+        """The update of a whole group at once on its flat arrays."""
+        sgd_update(data, grad, buffer, first, group)
+
+
+def sgd_update(data: Any, grad: Any, buffer: Any, first: bool, group: dict[str, Any]) -> None:
+    """w ← w − η g in place for the array ``data`` (one parameter's, or a packed group's) with
+    gradient ``grad``, after weight decay and momentum; ``buffer`` is the momentum buffer v,
+    updated in place (set to g on the ``first`` step), or ``None`` without momentum."""
+    lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+    if weight_decay:
+        grad = grad + weight_decay * data
+    if momentum:
+        if first:
+            buffer[...] = grad
+        else:
+            buffer *= momentum
+            dampening = group["dampening"]
+            buffer += (1 - dampening) * grad if dampening else grad
+        grad = grad + momentum * buffer if group["nesterov"] else buffer
+    data -= grad * backend.constant(lr, data.dtype)
