@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy
-from count_instructions import NETWORKS, SETUPS, training_step
+from count_instructions import MORE_SETUPS, NETWORKS, SETUPS, training_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,14 +53,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("revision", help="the git revision to compare with (e.g. a commit before a change)")
     parser.add_argument("--networks", nargs="+", default=["2-2-1", "64-32-10"], choices=list(NETWORKS))
-    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
+    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS + MORE_SETUPS)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--block", type=float, default=0.02, help="seconds per timed block")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         extract(args.revision, Path(folder))
         sys.path[:0] = [folder, str(ROOT)]
-        print(f"{'network':<14} {'setup':<13} {'before':>9} {'after':>9}  after/before (median of rounds)")
+        print(f"{'network':<14} {'setup':<17} {'before':>9} {'after':>9}  after/before (median of rounds)")
         for network, setup in itertools.product(args.networks, args.setups):
             before = training_step(importlib.import_module("chainrule_before"), network, setup)
             after = training_step(importlib.import_module("chainrule"), network, setup)
@@ -75,7 +75,7 @@ def main() -> None:
                     times[name].append(block(before if name == "before" else after, steps))
             ratio = statistics.median(a / b for a, b in zip(times["after"], times["before"]))
             print(
-                f"{network:<14} {setup:<13} {min(times['before']) * 1e6:7.1f}µs {min(times['after']) * 1e6:7.1f}µs"
+                f"{network:<14} {setup:<17} {min(times['before']) * 1e6:7.1f}µs {min(times['after']) * 1e6:7.1f}µs"
                 f"  {ratio:.3f}",
                 flush=True,
             )

@@ -29,6 +29,7 @@ from typing import Any
 
 NETWORKS = {"2-2-1": ((2, 2, 1), 1), "64-32-10": ((64, 32, 10), 32), "784-128-64-10": ((784, 128, 64, 10), 128)}
 SETUPS = ("sgd/tanh/mse", "adam/tanh/mse", "sgd/relu/ce", "adam/relu/ce")
+MORE_SETUPS = ("momentum/tanh/mse", "momentum/relu/ce")  # SGD with μ = 0.9, as in bench_mlp.py
 
 
 def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
@@ -54,7 +55,10 @@ def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
     else:
         y, loss_fn = library.tensor(rng.integers(0, sizes[-1], batch)), nn.CrossEntropyLoss()
     parameters = model.parameters()
-    optimizer = optim.SGD(parameters, lr=0.01) if optimizer_name == "sgd" else optim.Adam(parameters, lr=1e-3)
+    if optimizer_name == "adam":
+        optimizer = optim.Adam(parameters, lr=1e-3)
+    else:
+        optimizer = optim.SGD(parameters, lr=0.01, momentum=0.9 if optimizer_name == "momentum" else 0.0)
 
     def step() -> Any:
         optimizer.zero_grad()
@@ -94,7 +98,7 @@ def per_step(network: str, setup: str, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--networks", nargs="+", default=["2-2-1", "64-32-10"], choices=list(NETWORKS))
-    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
+    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS + MORE_SETUPS)
     parser.add_argument("--steps", type=int, default=200, help="n: the runs take n and 3n steps")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -106,7 +110,7 @@ def main() -> None:
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         counts = pool.map(lambda row: per_step(*row, args.steps), rows)
         for (network, setup), instructions in zip(rows, counts):
-            print(f"{network:<15} {setup:<14} {instructions / 1000:8.1f} k instructions per step", flush=True)
+            print(f"{network:<15} {setup:<17} {instructions / 1000:8.1f} k instructions per step", flush=True)
 
 
 if __name__ == "__main__":
