@@ -86,6 +86,8 @@ def _run(monkeypatch, foreach: bool, make, steps: int = 6, **kwargs) -> dict:
 FLAT_OPTIMIZERS = {
     "Adam": lambda p: optim.Adam(p, lr=0.05),
     "AdamW without decay": lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.0),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.05),
+    "Adam decay AMSGrad": lambda p: optim.Adam(p, lr=0.05, weight_decay=0.01, amsgrad=True),
     "SGD": lambda p: optim.SGD(p, lr=0.1),
     "SGD decay": lambda p: optim.SGD(p, lr=0.1, weight_decay=0.01),
     "SGD momentum": lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
@@ -101,13 +103,13 @@ def test_flat_update_equals_per_parameter_update(monkeypatch, name, dtype):
     _assert_identical(_run(monkeypatch, True, make, dtype=dtype), _run(monkeypatch, False, make, dtype=dtype))
 
 
-@pytest.mark.parametrize("name", ["Adam", "SGD momentum", "SGD dampening decay"])
+@pytest.mark.parametrize("name", ["Adam", "Adam decay AMSGrad", "SGD momentum", "SGD dampening decay"])
 def test_parameter_without_gradient_falls_back_and_matches(monkeypatch, name):
     make = FLAT_OPTIMIZERS[name]
     fast = _run(monkeypatch, True, make, drop={2: "0.bias"})
     plain = _run(monkeypatch, False, make, drop={2: "0.bias"})
     _assert_identical(fast, plain)
-    if name == "Adam":
+    if name.startswith("Adam"):
         assert fast["1.step"] == 5 and fast["0.step"] == 6  # the dropped parameter missed one step
 
 
@@ -128,7 +130,7 @@ def test_momentum_buffers_made_at_different_steps_are_laid_out_once_all_exist(mo
     assert all(buffer.base is flat.arrays[0] for buffer in buffers)
 
 
-@pytest.mark.parametrize("name", ["Adam", "SGD momentum"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "SGD momentum"])
 def test_state_dict_round_trip_continues_identically(monkeypatch, name):
     make = FLAT_OPTIMIZERS[name]
     monkeypatch.setattr(optimizer_module, "FOREACH_LIMIT", 1 << 16)

@@ -39,10 +39,10 @@ class Adam(Optimizer):
     -----
     A group of parameters with at most ``FOREACH_LIMIT`` (65 536) numbers in all and one dtype is
     packed when the optimizer is made: each ``p.data`` becomes a view of one flat array (same
-    values and shapes), and a step without weight decay or AMSGrad updates the whole group with
-    one pass of each array operation (see ``Optimizer._pack``).  Arrays taken from ``p.data`` after that see every
-    update; one taken before does not.  Assigning ``p.data`` later makes that group go back to
-    per-parameter updates.
+    values and shapes), and a step updates the whole group with one pass of each array operation,
+    its moments laid out in flat arrays too (see ``Optimizer._pack``).  Arrays taken from
+    ``p.data`` after that see every update; one taken before does not.  Assigning ``p.data`` later
+    makes that group go back to per-parameter updates.
 
     Examples
     --------
@@ -103,27 +103,31 @@ class Adam(Optimizer):
         """(data, gradient, flat state) of group ``index`` for one update of the whole group, with
         this step's gradients gathered; or ``None`` if its parameters are updated one by one.
 
-        A group of small parameters that share one update (no weight decay, no AMSGrad, one dtype,
-        one step count) qualifies: data and gradient are the flat arrays of
-        :meth:`Optimizer._packed`, the moments m and v those of :meth:`Optimizer._flat_state`
-        (``"exp_avg"``, ``"exp_avg_sq"``), and the dozen array operations of :func:`adam_update`
-        run once per group instead of once per parameter.  Each number goes through the same
-        arithmetic either way, so the results are the same to the last bit.
+        A group of small parameters (:meth:`Optimizer._packed`) whose states are at one step
+        qualifies: data and gradient are the flat arrays of :meth:`Optimizer._packed`, the moments
+        m and v (and v̂ with AMSGrad) those of :meth:`Optimizer._flat_state`, and the dozen array
+        operations of :func:`adam_update` run once per group instead of once per parameter.
         """
-        if group["weight_decay"] or group["amsgrad"]:
-            return None
         packed = self._packed(index)
         if packed is None:
             return None
-        flat = self._flat_state(index, packed[0], ("exp_avg", "exp_avg_sq"), counted=True)
+        names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
+        flat = self._flat_state(index, packed[0], names, counted=True)
         return None if flat is None else (*packed, flat)
 
     def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, flat: FlatState) -> None:
-        """The update of a whole group at once on its flat arrays."""
+        """The update of a whole group at once on its flat arrays: each number goes through the
+        arithmetic of :meth:`_step_one`, so the results are the same to the last bit."""
         for state in flat.states:
             state["step"] += 1
-        m, v = flat.arrays
-        adam_update(grad, m, v, flat.work, flat.states[0]["step"], group)
+        weight_decay = group["weight_decay"]
+        if self.decoupled_weight_decay:
+            data *= 1 - group["lr"] * weight_decay
+        elif weight_decay:
+            grad = grad + weight_decay * data  # g + λ p, the numbers of Optimizer._decayed_grad
+        moments = flat.arrays  # m, v (, v̂)
+        v_max = moments[2] if group["amsgrad"] else None
+        adam_update(grad, moments[0], moments[1], flat.work, flat.states[0]["step"], group, v_max)
         data -= flat.work
 
 

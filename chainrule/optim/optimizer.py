@@ -248,10 +248,10 @@ class Optimizer:
 
 class FlatState(NamedTuple):
     """The state arrays of a packed group (:meth:`Optimizer._pack`): one flat array per entry
-    (Adam's m and v, SGD's momentum buffer), laid out like the group's flat ``data``, and a scratch
-    array ``work`` of the same size (for Adam's step).  ``states`` are the parameters' state dicts; ``layout`` has,
-    per entry, a getter of it from a state dict and the parameters' views of its flat array, which
-    the state dicts hold (:meth:`Optimizer._flat_state`)."""
+    (Adam's moments, SGD's momentum buffer), laid out like the group's flat ``data``, and a
+    scratch array ``work`` of the same size (for Adam's step).  ``states`` are the parameters'
+    state dicts; ``layout`` has, per entry, a getter of it from a state dict and the parameters'
+    views of its flat array, which the state dicts hold (:meth:`Optimizer._flat_state`)."""
 
     data: Any
     arrays: tuple
