@@ -238,7 +238,8 @@ def test_fused_sequential_equals_module_by_module(monkeypatch, activation, dtype
 @pytest.mark.parametrize("shape", [(5,), (6, 5), (2, 3, 5)])
 def test_fused_gradients_keep_the_exact_gradient_contract(shape):
     """The MLP node's gradients are stored as they are (Function.exact_gradients): each must have
-    its parent's shape and dtype and share memory with no other gradient."""
+    its parent's shape and dtype, be writeable and share memory with no other gradient (nor with
+    the read-only ∂L/∂out that ``sum`` hands back, which a single sample's bias sum must copy)."""
     model = _chain(nn.Tanh, "float32")
     x = chainrule.tensor(numpy.random.default_rng(11).standard_normal(shape).astype("float32"), requires_grad=True)
     out = model(x)
@@ -246,7 +247,7 @@ def test_fused_gradients_keep_the_exact_gradient_contract(shape):
     out.sum().backward()
     tensors = [x, *model.parameters()]
     for t in tensors:
-        assert t.grad.shape == t.data.shape and t.grad.dtype == t.data.dtype
+        assert t.grad.shape == t.data.shape and t.grad.dtype == t.data.dtype and t.grad.flags.writeable
     for a, b in itertools.combinations(tensors, 2):
         assert not numpy.shares_memory(a.grad, b.grad)
 
