@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy
 import threadpoolctl
 import torch
+from count_instructions import MORE_SETUPS, OPTIMIZERS, SETUPS
 
 import chainrule
 from chainrule import nn, optim
@@ -44,8 +45,6 @@ NETWORKS = {  # name: (layer sizes, batch)
     "784-128-64-10": ((784, 128, 64, 10), 128),
     "1024-1024-1024-10": ((1024, 1024, 1024, 10), 512),
 }
-SETUPS = ("sgd/tanh/mse", "adam/tanh/mse", "sgd/relu/ce", "adam/relu/ce")
-MORE_SETUPS = ("momentum/tanh/mse", "momentum/relu/ce")  # SGD with μ = 0.9: not in the issue, run on request
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -78,13 +77,9 @@ def make_steps(sizes: tuple[int, ...], batch: int, setup: str) -> tuple[Callable
     else:
         y = rng.integers(0, sizes[-1], batch)
         loss_ours, loss_theirs = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
-    if optimizer_name == "adam":
-        opt_ours = optim.Adam(model.parameters(), lr=1e-3)
-        opt_theirs = torch.optim.Adam(reference.parameters(), lr=1e-3)
-    else:
-        momentum = 0.9 if optimizer_name == "momentum" else 0.0
-        opt_ours = optim.SGD(model.parameters(), lr=0.01, momentum=momentum)
-        opt_theirs = torch.optim.SGD(reference.parameters(), lr=0.01, momentum=momentum)
+    name, options = OPTIMIZERS[optimizer_name]
+    opt_ours = getattr(optim, name)(model.parameters(), **options)
+    opt_theirs = getattr(torch.optim, name)(reference.parameters(), **options)
     x_ours, y_ours = chainrule.tensor(x), chainrule.tensor(y)
     x_theirs, y_theirs = torch.from_numpy(x), torch.from_numpy(y)
 

@@ -28,8 +28,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 NETWORKS = {"2-2-1": ((2, 2, 1), 1), "64-32-10": ((64, 32, 10), 32), "784-128-64-10": ((784, 128, 64, 10), 128)}
-SETUPS = ("sgd/tanh/mse", "adam/tanh/mse", "sgd/relu/ce", "adam/relu/ce")
-MORE_SETUPS = ("momentum/tanh/mse", "momentum/relu/ce")  # SGD with μ = 0.9, as in bench_mlp.py
+SETUPS = ("sgd/tanh/mse", "adam/tanh/mse", "sgd/relu/ce", "adam/relu/ce")  # optimizer/activation/loss
+MORE_SETUPS = ("momentum/tanh/mse", "momentum/relu/ce", "adamw/tanh/mse", "adamw/relu/ce")  # not in the issue
+OPTIMIZERS = {  # setup's optimizer: (class name, options), the same in chainrule.optim and torch.optim
+    "sgd": ("SGD", {"lr": 0.01}),
+    "momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
+    "adam": ("Adam", {"lr": 1e-3}),
+    "adamw": ("AdamW", {"lr": 1e-3}),  # weight decay 0.01, both libraries' default
+}
 
 
 def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
@@ -55,10 +61,8 @@ def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
     else:
         y, loss_fn = library.tensor(rng.integers(0, sizes[-1], batch)), nn.CrossEntropyLoss()
     parameters = model.parameters()
-    if optimizer_name == "adam":
-        optimizer = optim.Adam(parameters, lr=1e-3)
-    else:
-        optimizer = optim.SGD(parameters, lr=0.01, momentum=0.9 if optimizer_name == "momentum" else 0.0)
+    name, options = OPTIMIZERS[optimizer_name]
+    optimizer = getattr(optim, name)(parameters, **options)
 
     def step() -> Any:
         optimizer.zero_grad()
