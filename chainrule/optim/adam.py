@@ -112,7 +112,7 @@ class Adam(Optimizer):
         if packed is None:
             return None
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
-        flat = self._flat_state(index, packed[0], names, counted=True)
+        flat = self._flat_state(index, packed[0], names, counted=True, scratch=True)
         return None if flat is None else (*packed, flat)
 
     def _step_flat(self, group: dict[str, Any], data: Any, grad: Any, flat: FlatState) -> None:

@@ -194,18 +194,21 @@ class Optimizer:
             grad_view[...] = p.grad
         return data, grad
 
-    def _flat_state(self, index: int, data: Any, names: tuple[str, ...], counted: bool = False) -> FlatState | None:
+    def _flat_state(
+        self, index: int, data: Any, names: tuple[str, ...], counted: bool = False, scratch: bool = False
+    ) -> FlatState | None:
         """The state entries ``names`` of packed group ``index`` as flat arrays laid out like its flat
         ``data`` (:meth:`_packed`), for an update of the whole group at once; ``None`` if the
         parameters' states are at different points (some have the entries and some not, or, when
         ``counted``, their step counts differ), so that the group must be updated one by one.
 
         The :class:`FlatState` is made the first time, with each parameter's entries so far copied
-        in (zeros where there are none yet; with ``counted``, a ``"step"`` count of 0), and kept
-        while it holds (:meth:`FlatState.hold`).  ``state[p][name]`` becomes a view of the flat
-        array, so that ``state_dict`` and ``load_state_dict`` see per-parameter arrays as before;
-        state restored by ``load_state_dict`` (new arrays) is copied into a new layout at the next
-        step.  A step that updates the group one by one should drop the layout (``_flat.pop``).
+        in (zeros where there are none yet; with ``counted``, a ``"step"`` count of 0; with
+        ``scratch``, a scratch array ``work``), and kept while it holds (:meth:`FlatState.hold`).
+        ``state[p][name]`` becomes a view of the flat array, so that ``state_dict`` and
+        ``load_state_dict`` see per-parameter arrays as before; state restored by
+        ``load_state_dict`` (new arrays) is copied into a new layout at the next step.  A step
+        that updates the group one by one should drop the layout (``_flat.pop``).
         """
         params = self.param_groups[index]["params"]
         flat = self._flat.get(index)
@@ -225,7 +228,8 @@ class Optimizer:
                     view[...] = state[name]
             self.state[p] = {**({"step": 0} if counted else {}), **state, **entries}
         layout = tuple((itemgetter(name), tuple(entry)) for name, entry in zip(names, views))
-        flat = FlatState(data, arrays, xp.empty_like(data), tuple(self.state[p] for p in params), layout)
+        work = xp.empty_like(data) if scratch else None
+        flat = FlatState(data, arrays, work, tuple(self.state[p] for p in params), layout)
         self._flat[index] = flat
         return flat
 
@@ -249,9 +253,10 @@ class Optimizer:
 class FlatState(NamedTuple):
     """The state arrays of a packed group (:meth:`Optimizer._pack`): one flat array per entry
     (Adam's moments, SGD's momentum buffer), laid out like the group's flat ``data``, and a
-    scratch array ``work`` of the same size (for Adam's step).  ``states`` are the parameters'
-    state dicts; ``layout`` has, per entry, a getter of it from a state dict and the parameters'
-    views of its flat array, which the state dicts hold (:meth:`Optimizer._flat_state`)."""
+    scratch array ``work`` of the same size where the update needs one (Adam's), else ``None``.
+    ``states`` are the parameters' state dicts; ``layout`` has, per entry, a getter of it from a
+    state dict and the parameters' views of its flat array, which the state dicts hold
+    (:meth:`Optimizer._flat_state`)."""
 
     data: Any
     arrays: tuple
