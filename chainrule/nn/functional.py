@@ -74,8 +74,7 @@ def check_reduction(reduction: str) -> None:
 
 def _target(target: Any, reduction: str) -> Tensor:
     """``target`` as a tensor, after checking ``reduction``."""
-    if reduction not in losses.REDUCTIONS:
-        check_reduction(reduction)
+    check_reduction(reduction)
     return _as_tensor(target)
 
 

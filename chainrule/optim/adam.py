@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule import backend
-from chainrule.optim.optimizer import FlatState, Optimizer
+from chainrule.optim.optimizer import FlatState, Optimizer, decayed
 
 
 class Adam(Optimizer):
@@ -124,7 +124,7 @@ class Adam(Optimizer):
         if self.decoupled_weight_decay:
             data *= 1 - group["lr"] * weight_decay
         elif weight_decay:
-            grad = grad + weight_decay * data  # g + λ p, the numbers of Optimizer._decayed_grad
+            grad = decayed(grad, data, weight_decay)
         moments = flat.arrays  # m, v (, v̂)
         v_max = moments[2] if group["amsgrad"] else None
         adam_update(grad, moments[0], moments[1], flat.work, flat.states[0]["step"], group, v_max)

@@ -234,13 +234,10 @@ class Optimizer:
         return flat
 
     def _decayed_grad(self, parameter: Any, weight_decay: float) -> Any:
-        """g + λ p (L2 weight decay, into scratch slot 1), or the gradient itself when λ = 0."""
+        """:func:`decayed` for one parameter, into its scratch slot 1."""
         if not weight_decay:
             return parameter.grad
-        out = self._work(parameter, 1)
-        backend.xp.multiply(parameter.data, weight_decay, out=out)
-        out += parameter.grad
-        return out
+        return decayed(parameter.grad, parameter.data, weight_decay, self._work(parameter, 1))
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -273,6 +270,16 @@ class FlatState(NamedTuple):
             if not all(map(is_, map(entry, self.states), views)):
                 return False
         return True
+
+
+def decayed(grad: Any, data: Any, weight_decay: float, out: Any = None) -> Any:
+    """L2 weight decay: g + λ p (λ p first, then g added), into ``out`` if given; ``grad`` itself
+    when λ = 0.  One parameter's arrays or a packed group's: the same numbers either way."""
+    if not weight_decay:
+        return grad
+    out = backend.xp.multiply(data, weight_decay, out=out)
+    out += grad
+    return out
 
 
 FOREACH_LIMIT = 1 << 16

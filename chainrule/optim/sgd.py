@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule import backend
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, decayed
 
 
 class SGD(Optimizer):
@@ -108,7 +108,7 @@ def sgd_update(data: Any, grad: Any, buffer: Any, first: bool, group: dict[str, 
     updated in place (set to g on the ``first`` step), or ``None`` without momentum."""
     lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
     if weight_decay:
-        grad = grad + weight_decay * data
+        grad = decayed(grad, data, weight_decay)
     if momentum:
         if first:
             buffer[...] = grad
