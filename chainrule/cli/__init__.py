@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot")
+SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot", "serve")
 """Names of the modules in ``chainrule.cli`` that each add one subcommand, in help order."""
 
 
