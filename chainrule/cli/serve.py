@@ -87,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"chainrule serve: {url}  (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         webbrowser.open(url)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down first, then passes Ctrl-C on
+        pass
     print("chainrule serve: stopped", file=sys.stderr)
     return 0

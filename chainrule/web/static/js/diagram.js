@@ -133,7 +133,7 @@ export function drawDiagram(container, state, view, handlers) {
   for (const link of built.links) {
     const v = valueOf(values, link.tensor, link.k, link.j);
     const shown = v === null ? 0 : v / scale;
-    const width = mode === "weight" ? Math.min(8, 0.4 + Math.abs(shown) * 3) : 0.4 + Math.abs(shown) * 6;
+    const width = mode === "weight" ? 0.4 + Math.min(Math.abs(shown), 4) * 1.2 : 0.4 + Math.abs(shown) * 5;
     const strength = Math.min(1, 0.3 + Math.abs(mode === "weight" ? shown : shown * 2));
     link.path.setAttribute("stroke", css(Math.sign(shown) * strength));
     link.path.setAttribute("stroke-width", link.param === selected ? width + 2 : width);

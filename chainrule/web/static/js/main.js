@@ -61,7 +61,8 @@ function phaseNote(state) {
   if (state.phase === "forward") return `Forward: every unit's z = Σ w·h + b and h = f(z)${sample}; L = ${fmt(pv.loss)}.`;
   if (state.phase === "backward") return `Backward: δ = ∂L/∂z for every unit${sample}, and ∂L/∂w for every weight (line width).`;
   if (state.phase === "update") return `Update: every weight moved by its step (line width: the change); L is now ${fmt(state.loss.train)}.`;
-  return "Lines: blue positive, orange negative, width |w|. Heat maps: each unit's output over the plane.";
+  const maps = state.data.planar ? " Heat maps: each unit's output over the input plane." : "";
+  return `Lines: blue positive, orange negative, width |w| (or |∂L/∂w|).${maps}`;
 }
 
 function frame() {
