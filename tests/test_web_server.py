@@ -17,13 +17,14 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install 'chainrule[web]'")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
-import chainrule  # noqa: E402
-from chainrule.diagnostics.examples import house_price  # noqa: E402
-from chainrule.web import protocol  # noqa: E402
-from chainrule.web.app import Server  # noqa: E402
-from chainrule.web.session import Session, Start  # noqa: E402
+import chainrule
+from chainrule.diagnostics.examples import house_price
+from chainrule.web import protocol
+from chainrule.web.app import Server
+from chainrule.web.session import Session, Start
 
 SOCKET = "ws://127.0.0.1:8765/ws"
 SPIRAL = {"type": "data", "source": "playground", "name": "spiral", "noise": 0.0, "train_ratio": 0.5,
@@ -148,8 +149,10 @@ def test_bundled_dataset_and_upload_go_through_the_preprocessor(tmp_path):
         ('{"type": "training", "lr": 1e9}', "the learning rate must be from 0 to 10"),
         ('{"type": "training", "lr": "0.1; import os"}', "the learning rate must be a number"),
         ('{"type": "network", "hidden": [0], "activations": ["tanh"], "loss": "bce"}', "from 1 to 64"),
-        ('{"type": "network", "hidden": ' + json.dumps([4] * 10000) + ', "activations": [], "loss": "bce"}',
-         "10000 hidden layers is more than the page draws"),
+        (
+            '{"type": "network", "hidden": ' + json.dumps([4] * 10000) + ', "activations": [], "loss": "bce"}',
+            "10000 hidden layers is more than the page draws",
+        ),
         ('{"type": "seed", "value": -1}', "the seed must be from 0"),
         ('{"type": "set_weight", "param": "0.weight[0,0]", "value": NaN}', "the new value must be a number"),
         ('{"type": "data", "source": "/etc/passwd"}', "data source must be"),
@@ -227,7 +230,10 @@ def test_other_hosts_and_origins_are_refused(client):
     assert client.get("/", headers={"host": "evil.example:8765"}).status_code == 421
     page = client.get("/")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
-    with pytest.raises(Exception), client.websocket_connect(SOCKET, headers={"origin": "http://evil.example"}) as ws:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect(SOCKET, headers={"origin": "http://evil.example"}) as ws,
+    ):
         ws.receive_json()
 
 
@@ -235,7 +241,9 @@ def test_upload_limits_and_errors_and_exports(client, tmp_path):
     with client.websocket_connect(SOCKET) as ws:
         key = ws.receive_json()["session"]
         ws.receive_json()
-        big = client.post(f"/api/upload/{key}", headers={"content-length": str(protocol.MAX_UPLOAD_BYTES + 1)}, content=b"")
+        big = client.post(
+            f"/api/upload/{key}", headers={"content-length": str(protocol.MAX_UPLOAD_BYTES + 1)}, content=b""
+        )
         assert big.status_code == 413 and "larger than 50 MB" in big.json()["error"]
         bad = client.post(f"/api/upload/{key}?name=bad.csv", content=b"a,b\n1,2\n3\n")
         assert bad.status_code == 400 and bad.json()["error"].startswith("bad.csv: ")

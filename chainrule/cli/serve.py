@@ -12,6 +12,7 @@ login.  Ctrl-C stops it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import webbrowser
 from typing import Any
@@ -32,7 +33,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--example", choices=("house-price",), help="open seed 001's worked example")
     parser.add_argument("--port", type=int, help="port to listen on (default 8765, or a free one if it is busy)")
     parser.add_argument(
-        "--host", help="address to listen on instead of 127.0.0.1 (the page has no login: anyone who reaches it can use it)"
+        "--host",
+        help="address to listen on instead of 127.0.0.1 (the page has no login: anyone who reaches it can use it)",
     )
     parser.add_argument("--no-browser", action="store_true", help="print the address; do not open a browser")
     parser.set_defaults(run=run)
@@ -58,7 +60,9 @@ def _start(args: argparse.Namespace) -> Any:
         from chainrule.web.workflow import model_arrays
 
         if checkpoint.preprocessor is None:
-            raise UsageError(f"{args.model} holds no preprocessing, so --data cannot be encoded; save it with chainrule train")
+            raise UsageError(
+                f"{args.model} holds no preprocessing, so --data cannot be encoded; save it with chainrule train"
+            )
         arrays = model_arrays(checkpoint.preprocessor, read_csv(args.data))
     return Start(checkpoint=checkpoint, model_data=arrays, model_name=args.model)
 
@@ -87,9 +91,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"chainrule serve: {url}  (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         webbrowser.open(url)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down first, then passes Ctrl-C on
         server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn shuts down first, then passes Ctrl-C on
-        pass
     print("chainrule serve: stopped", file=sys.stderr)
     return 0

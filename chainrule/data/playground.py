@@ -114,9 +114,7 @@ PLAYGROUND_SETS: dict[str, tuple[str, Callable[[int, float, Any], tuple[Any, Any
 """Name → (task, generator) of each set."""
 
 
-def make_playground(
-    name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = None
-) -> tuple[Any, Any, str]:
+def make_playground(name: str, n_samples: int = 500, noise: float = 0.0, seed: Any = None) -> tuple[Any, Any, str]:
     """One of Playground's data sets: ``(x, y, task)``.
 
     Parameters

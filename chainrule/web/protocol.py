@@ -71,7 +71,7 @@ def parse(text: str | bytes) -> dict[str, Any]:
     try:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("the message is not JSON; the page sends JSON objects such as {\"type\": \"step\"}") from None
+        raise ProtocolError('the message is not JSON; the page sends JSON objects such as {"type": "step"}') from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError('the message is not a JSON object with a "type"; e.g. {"type": "step"}')
     kind = message["type"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import chainrule
-from chainrule import backend, nn
+from chainrule import backend
 from chainrule.autograd import no_grad
 from chainrule.data.playground import FEATURES, PLAYGROUND_SETS, grid, make_playground, playground_features
 from chainrule.diagnostics.notation import network_layers
@@ -49,7 +49,10 @@ _BUILD_LOCK = threading.Lock()
 
 _PARAM = re.compile(r"^(\d+(?:\.\d+)*)\.(weight|bias)\[(\d+)(?:,\s*(\d+))?\]$")
 
-PHASES = ("forward", "backward", "update")
+PLAYGROUND_NETWORK = {"hidden": [4, 2], "activations": ["tanh", "tanh"], "loss": "bce"}
+"""The network a tab starts with on Playground's data (Playground's own default)."""
+TRAINING = {"optimizer": "sgd", "lr": 0.03, "batch_size": 10, "weight_decay": 0.0, "speed": 0}
+"""The training settings a tab starts with (Playground's): SGD, η = 0.03, batches of 10, no decay, full speed."""
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Session:
         self.upload: Any = None
         self.upload_name = ""
         self.seed = 0
-        self.training = {"optimizer": "sgd", "lr": 0.03, "batch_size": 10, "weight_decay": 0.0, "speed": 0}
+        self.training = dict(TRAINING)
         self.playing = False
         self.selected: str | None = None
         self.message = ""
@@ -128,7 +131,7 @@ class Session:
                 "samples": 500,
                 "features": ["x1", "x2"],
             }
-        self.network = {"hidden": [4, 2], "activations": ["tanh", "tanh"], "loss": "bce"}
+        self.network = copy.deepcopy(PLAYGROUND_NETWORK)
         self._load_data()
         self._from_start()
 
@@ -168,7 +171,9 @@ class Session:
 
     def _playground(self, config: dict) -> Data:
         if config["name"] not in PLAYGROUND_SETS:
-            raise ProtocolError(f"unknown Playground data set {config['name']!r}; choose one of {list(PLAYGROUND_SETS)}")
+            raise ProtocolError(
+                f"unknown Playground data set {config['name']!r}; choose one of {list(PLAYGROUND_SETS)}"
+            )
         unknown = [f for f in config["features"] if f not in FEATURES]
         if unknown:
             raise ProtocolError(f"unknown input features {unknown}; choose from {list(FEATURES)}")
@@ -275,7 +280,13 @@ class Session:
         self.y_train, self.y_test = self._targets(self.data.y_train), self._targets(self.data.y_test)
         self.steps = self.epoch = self.batch = 0
         self.order = backend.generator(self.seed).permutation(len(self.data.x_train))
-        self.history: dict[str, list[float]] = {"step": [], "train": [], "test": [], "metric_train": [], "metric_test": []}
+        self.history: dict[str, list[float]] = {
+            "step": [],
+            "train": [],
+            "test": [],
+            "metric_train": [],
+            "metric_test": [],
+        }
         self.last_update: dict[str, Any] | None = None
         self.phase: str | None = None
         self.phase_values: dict[str, Any] | None = None
@@ -316,7 +327,7 @@ class Session:
         before = {name: p.data.copy() for name, p in self.model.named_parameters()}
         try:
             self.stepper.step(x, y, self.epoch, self.batch)
-        except workflow.Diverged as error:
+        except workflow.DivergedError as error:
             self.playing = False
             self.message = str(error)
             raise
@@ -335,7 +346,7 @@ class Session:
                     taken += 1
                     if time.perf_counter() >= deadline:
                         break
-            except workflow.Diverged:
+            except workflow.DivergedError:
                 pass
             if taken:
                 self._record()
@@ -390,17 +401,20 @@ class Session:
                 self.version += 1
 
     def _on_data(self, message: dict) -> None:
-        previous = (self.data_config, self.data, self.network, self.model, self.base)
+        previous = (self.data_config, self.data, self.network, self.model, self.base, dict(self.training))
+        left_example = self.data_config["source"] in ("example", "model")
         self.data_config = {k: v for k, v in message.items() if k != "type"}
         try:
             self._load_data()
             if self.data_config["source"] in ("example", "model"):
                 self._from_start()
             else:
+                if left_example:  # the seed's 2-2-1 and η = 0.2 were for the seed's one house
+                    self.network, self.training = copy.deepcopy(PLAYGROUND_NETWORK), dict(TRAINING)
                 self._fit_loss()
                 self._build()
         except Exception:
-            self.data_config, self.data, self.network, self.model, self.base = previous
+            self.data_config, self.data, self.network, self.model, self.base, self.training = previous
             raise
 
     def _on_network(self, message: dict) -> None:
@@ -415,7 +429,9 @@ class Session:
     def _on_training(self, message: dict) -> None:
         changes = {k: v for k, v in message.items() if k != "type"}
         if "optimizer" in changes and changes["optimizer"] not in workflow.OPTIMIZERS:
-            raise ProtocolError(f"unknown optimizer {changes['optimizer']!r}; choose one of {list(workflow.OPTIMIZERS)}")
+            raise ProtocolError(
+                f"unknown optimizer {changes['optimizer']!r}; choose one of {list(workflow.OPTIMIZERS)}"
+            )
         self.training.update(changes)
         if {"optimizer", "weight_decay"} & changes.keys():
             self._make_optimizer()  # a new optimizer starts with empty state (momentum, moments)
@@ -435,7 +451,7 @@ class Session:
         self.phase, self.phase_values = None, None
         try:
             self._step()
-        except workflow.Diverged:
+        except workflow.DivergedError:
             return
         self._record()
 
@@ -451,7 +467,7 @@ class Session:
         else:
             try:
                 self._step()
-            except workflow.Diverged:
+            except workflow.DivergedError:
                 self.phase = None
                 return
             self._record()
@@ -582,7 +598,9 @@ class Session:
                     "train_rows": len(self.data.x_train),
                     "test_rows": 0 if self.data.x_test is None else len(self.data.x_test),
                     "planar": self.data.planar,
-                    "upload": None if self.upload is None else {"name": self.upload_name, "columns": self.upload.columns},
+                    "upload": None
+                    if self.upload is None
+                    else {"name": self.upload_name, "columns": self.upload.columns},
                 },
                 "network": {**self.network, **self.network_shape()},
                 "training": dict(self.training),

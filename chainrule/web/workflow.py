@@ -146,7 +146,7 @@ class Stepper:
     ``step(x, y, epoch, batch)`` zeroes the gradients, runs forward, the loss and backward,
     keeps a copy of the weights and takes the optimizer's step; if the loss is NaN or infinite it
     takes no step, puts back the weights from before the previous step (the last whose loss was
-    finite) and raises :class:`Diverged` with ``fit``'s message (epoch and batch counted from 1).
+    finite) and raises :class:`DivergedError` with ``fit``'s message (epoch and batch counted from 1).
     """
 
     def __init__(self, model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer) -> None:
@@ -164,12 +164,12 @@ class Stepper:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NonFiniteLossWarning)
                 trainer._diverge(value, self.guard)
-            raise Diverged(trainer.history.stop_reason)
+            raise DivergedError(trainer.history.stop_reason)
         loss.backward()
         self.guard.save()
         trainer.optimizer.step()
         return value
 
 
-class Diverged(ArithmeticError):
+class DivergedError(ArithmeticError):
     """The loss became NaN or infinite; the message says where, why, and what to try."""

@@ -119,5 +119,5 @@ connect((message) => {
     setupExports();
   }
 });
-window.chainrulePage = { store, send };
+window.chainrulePage = { store, send, isDrawn: () => drawnVersion === store.version };
 requestAnimationFrame(frame);
