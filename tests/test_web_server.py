@@ -291,3 +291,26 @@ def test_chainrule_serve_bad_arguments(arguments, error, capsys):
 
     assert main(["serve", "--no-browser", *arguments]) == 2
     assert error in capsys.readouterr().err
+
+
+def test_sessions_in_threads_do_not_disturb_each_other():
+    """One tab evaluating under no_grad (process-wide) while another trains: they take turns."""
+    import threading
+
+    training, drawing = Session(Start()), Session(Start())
+    training.apply({"type": "play"})
+    errors = []
+
+    def train():
+        try:
+            for _ in range(40):
+                training.train_for(steps=20)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    while thread.is_alive():
+        drawing.state()
+    thread.join()
+    assert errors == [] and training.steps == 800

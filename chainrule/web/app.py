@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.web import protocol
-from chainrule.web.session import FRAME_SECONDS, Session, Start, options
+from chainrule.web.session import FRAME_SECONDS, TRAIN_SECONDS, Session, Start, options
 
 try:
     import anyio.to_thread
@@ -179,7 +179,7 @@ class Server:
         self.sessions[key] = session
         sender = _Sender(websocket)
         wake = asyncio.Event()
-        await sender.send({"type": "hello", "session": key, "options": options()})
+        await sender.send({"type": "hello", "session": key, "options": options(self.start)})
         await sender.send_state(session)
         trainer = asyncio.create_task(self._train(session, sender, wake))
         try:
@@ -206,6 +206,13 @@ class Server:
 
     async def _train(self, session: Session, sender: _Sender, wake: asyncio.Event) -> None:
         """While the session plays: a frame of steps in a worker thread, then its state to the page."""
+        try:
+            await self._train_frames(session, sender, wake)
+        except Exception as error:  # a bug, not bad input: stop this tab's training and say so
+            session.playing = False
+            await sender.send({"type": "error", "message": f"training stopped: {type(error).__name__}: {error}"})
+
+    async def _train_frames(self, session: Session, sender: _Sender, wake: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         credit = 0.0
         while True:
@@ -221,7 +228,7 @@ class Server:
                 credit += speed * FRAME_SECONDS
                 steps, credit = int(credit), credit - int(credit)
             if steps != 0:
-                await anyio.to_thread.run_sync(session.train_for, FRAME_SECONDS, steps)
+                await anyio.to_thread.run_sync(session.train_for, TRAIN_SECONDS, steps)
             await sender.send_state(session)
             await asyncio.sleep(max(0.0, began + FRAME_SECONDS - loop.time()))
 
@@ -232,13 +239,19 @@ class _Sender:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.lock = asyncio.Lock()
+        self.data_version = -1  # the data points go out again only when the data changed
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self.lock:
             await self.websocket.send_text(_dumps(message))
 
     async def send_state(self, session: Session) -> None:
-        text = await anyio.to_thread.run_sync(lambda: _dumps(session.state()))
+        def serialise() -> str:
+            state = session.state(points=session.data_version != self.data_version)
+            self.data_version = state["data_version"]
+            return _dumps(state)
+
+        text = await anyio.to_thread.run_sync(serialise)
         async with self.lock:
             await self.websocket.send_text(text)
 

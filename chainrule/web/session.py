@@ -8,7 +8,8 @@ the page's controls are messages that change it (:meth:`Session.apply`) and the 
 loop's step (:class:`~chainrule.web.workflow.Stepper`), the numbers of a split step and of the
 selected parameter by ``chainrule.explain`` (:mod:`chainrule.web.derivation`).
 
-A session is used from one thread at a time (its lock); many sessions train side by side.
+Sessions compute one at a time (:data:`COMPUTE_LOCK`), so many tabs train side by side, frame by
+frame.
 """
 
 from __future__ import annotations
@@ -40,12 +41,17 @@ OUTPUT_RESOLUTION = 64
 MAX_HISTORY = 1000
 """Points kept per curve; when full, every other point is dropped (the curve keeps its shape)."""
 FRAME_SECONDS = 1 / 30
-"""Training time per frame while playing: the page gets a new state ~30 times a second."""
+"""While playing, the page gets a new state every frame: ~30 times a second."""
+TRAIN_SECONDS = 0.6 * FRAME_SECONDS
+"""Training time per frame; the rest of the frame computes and sends the state (heat maps, curves)."""
 MAX_SHOWN_POINTS = 1000
 """Points of the fitted-against-target plot sent per frame."""
 
-_BUILD_LOCK = threading.Lock()
-"""Weights are drawn from chainrule's global generator: one session at a time seeds and draws."""
+COMPUTE_LOCK = threading.RLock()
+"""Held by every session while it computes: chainrule's grad mode (``no_grad``) and the generator
+that draws weights are process-wide, so one session's evaluation under ``no_grad`` must not
+overlap another's training step.  Tabs take turns frame by frame (with the GIL, threads of small
+NumPy steps would not run at once anyway)."""
 
 _PARAM = re.compile(r"^(\d+(?:\.\d+)*)\.(weight|bias)\[(\d+)(?:,\s*(\d+))?\]$")
 
@@ -108,7 +114,7 @@ class Session:
     """
 
     def __init__(self, start: Start) -> None:
-        self.lock = threading.RLock()
+        self.lock = COMPUTE_LOCK
         self.start = start
         self.upload: Any = None
         self.upload_name = ""
@@ -118,6 +124,7 @@ class Session:
         self.selected: str | None = None
         self.message = ""
         self.version = 0
+        self.data_version = 0
         if start.example == "house-price":
             self.data_config: dict[str, Any] = {"source": "example", "name": "house-price"}
         elif start.checkpoint is not None:
@@ -132,11 +139,13 @@ class Session:
                 "features": ["x1", "x2"],
             }
         self.network = copy.deepcopy(PLAYGROUND_NETWORK)
-        self._load_data()
-        self._from_start()
+        with self.lock:
+            self._load_data()
+            self._from_start()
 
     # ------------------------------------------------------------------ data
     def _load_data(self) -> None:
+        self.data_version += 1  # the page asks for the points again
         config = self.data_config
         source = config["source"]
         if source == "playground":
@@ -254,9 +263,8 @@ class Session:
         fits = workflow.losses_for(self.data.task, len(self.data.classes))
         if self.network["loss"] not in fits:
             raise ProtocolError(f"the loss {self.network['loss']} does not fit a {self.data.task} task; choose {fits}")
-        with _BUILD_LOCK:
-            chainrule.manual_seed(self.seed)
-            model = workflow.build_model(self.data.x_train.shape[1], hidden, activations, self._outputs())
+        chainrule.manual_seed(self.seed)  # under COMPUTE_LOCK, held by apply
+        model = workflow.build_model(self.data.x_train.shape[1], hidden, activations, self._outputs())
         if base is not None:
             model.load_state_dict(base)
         self.base = base
@@ -335,7 +343,7 @@ class Session:
         self.steps += 1
         self.last_update = {name: p.data - before[name] for name, p in self.model.named_parameters()}
 
-    def train_for(self, seconds: float = FRAME_SECONDS, steps: int | None = None) -> int:
+    def train_for(self, seconds: float = TRAIN_SECONDS, steps: int | None = None) -> int:
         """Train for ``seconds`` (at most ``steps`` steps); returns the steps taken."""
         with self.lock, xp.errstate(all="ignore"):
             deadline = time.perf_counter() + seconds
@@ -578,8 +586,9 @@ class Session:
             "outputs": self.data.classes if self._outputs() > 1 else [],
         }
 
-    def state(self) -> dict[str, Any]:
-        """Everything the page draws (the ``state`` message)."""
+    def state(self, points: bool = True) -> dict[str, Any]:
+        """Everything the page draws (the ``state`` message); the data points only with ``points``
+        (they change with the data only: see ``data_version``)."""
         with self.lock, xp.errstate(all="ignore"):
             h = self.history
             return {
@@ -623,7 +632,8 @@ class Session:
                 "history": h,
                 "heatmaps": self._heatmaps(),
                 "fitted": self._fitted(),
-                "points": self.points(),
+                "data_version": self.data_version,
+                **({"points": self.points()} if points else {}),
                 "selected": self.selected,
                 "explanation": self.explanation(),
             }
@@ -634,9 +644,10 @@ def _softmax(z: Any) -> Any:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def options() -> dict[str, Any]:
+def options(start: Start) -> dict[str, Any]:
     """What the page may choose from (the ``hello`` message): the library's names and the limits."""
     return {
+        "model": start.model_name if start.model_data is not None else None,
         "playground": {name: task for name, (task, _) in PLAYGROUND_SETS.items()},
         "features": list(FEATURES),
         "datasets": [

@@ -53,7 +53,7 @@ export function setupControls() {
   fill($("weight-decay"), DECAYS.map((v) => [v, String(v)]));
   fill($("speed"), SPEEDS);
   fill($("loss"), Object.entries(o.losses).map(([name, l]) => [name, `${name}: ${l.description}`]));
-  const sources = [["playground", "Playground's 2-D sets"], ...o.examples.map((e) => [`example:${e}`, `seed 001: ${e}`]),
+  const sources = [...(o.model ? [["model", `${o.model} with its data`]] : []), ["playground", "Playground's 2-D sets"], ...o.examples.map((e) => [`example:${e}`, `seed 001: ${e}`]),
     ...o.datasets.map((d) => [`dataset:${d.name}`, `dataset: ${d.name}`]), ["upload", "your CSV file…"]];
   fill($("source"), sources);
   const sets = $("playground-sets");
@@ -96,10 +96,12 @@ export function setupControls() {
   $("samples").addEventListener("change", (e) => send(playgroundData({ samples: Number(e.target.value) })));
   $("source").addEventListener("change", (e) => {
     const value = e.target.value;
+    store.view.uploading = value === "upload"; // the page's own state until a file is read
+    store.version += 1;
     if (value === "playground") send(playgroundData());
+    else if (value === "model") send({ type: "data", source: "model" });
     else if (value.startsWith("example:")) send({ type: "data", source: "example", name: value.slice(8) });
     else if (value.startsWith("dataset:")) send({ type: "data", source: "dataset", name: value.slice(8) });
-    else $("upload-options").hidden = false;
   });
   $("upload-file").addEventListener("change", upload);
   $("upload-use").addEventListener("click", () => {
@@ -199,10 +201,11 @@ export function syncControls(state, geometry) {
   $("steps").textContent = `step ${state.steps}`;
   $("epoch").textContent = `epoch ${state.epoch}`;
   const d = state.data;
-  const source = d.source === "playground" ? "playground" : d.source === "upload" ? "upload" : `${d.source}:${d.name}`;
-  if (d.source !== "model") show($("source"), source);
+  const source = ["playground", "upload", "model"].includes(d.source) ? d.source : `${d.source}:${d.name}`;
+  if (d.source === "upload") store.view.uploading = false;
+  show($("source"), store.view.uploading ? "upload" : source);
   $("playground-options").hidden = d.source !== "playground";
-  $("upload-options").hidden = $("source").value !== "upload" && d.source !== "upload";
+  $("upload-options").hidden = !store.view.uploading && d.source !== "upload";
   if (d.source === "playground") {
     for (const b of $("playground-sets").children) b.classList.toggle("chosen", b.dataset.set === d.name);
     show($("noise"), Math.round(d.noise * 100));

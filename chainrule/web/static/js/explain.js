@@ -4,7 +4,10 @@
 
 import { fmt } from "./colour.js";
 
-const opened = new Set(["Gradients, by the chain rule"]); // sections the reader keeps open
+// Sections the reader keeps open; the gradient's derivation (one sample, or a batch's per-sample
+// terms and their mean) is open at first.
+const opened = new Set(["Gradients, by the chain rule", "Gradients: per sample, then their mean (seed 002)",
+  "Gradients: per sample, then their sum (seed 002)"]);
 
 function tex(latex, target, display = false) {
   if (window.katex) {

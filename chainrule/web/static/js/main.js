@@ -46,7 +46,7 @@ function draw() {
   $("metric-train").textContent = fmt(loss.metric_train, 3);
   $("metric-test").textContent = fmt(loss.metric_test, 3);
   drawCurves($("curves"), state.history);
-  drawOutput($("output-map"), state, store.view.showTest);
+  drawOutput($("output-map"), state, store.points, store.view.showTest);
   drawExplanation($("explain-summary"), $("explain-body"), state);
   const pinned = store.view.pinned;
   $("explain-edit").hidden = !pinned;

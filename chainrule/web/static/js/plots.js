@@ -41,7 +41,7 @@ function toCanvas(point, size) {
 }
 
 /** The output's heat map over [−6, 6]² and the points on it (filled: train, ringed: test). */
-export function drawOutput(canvas, state, showTest) {
+export function drawOutput(canvas, state, points, showTest) {
   const context = canvas.getContext("2d");
   const size = canvas.width;
   context.clearRect(0, 0, size, canvas.height);
@@ -50,7 +50,6 @@ export function drawOutput(canvas, state, showTest) {
     paintHeatmap(offscreen, maps.output, maps.output_resolution);
     context.imageSmoothingEnabled = true;
     context.drawImage(offscreen, 0, 0, size, size);
-    const points = state.points;
     if (points) {
       const classify = state.data.task === "classification";
       const colour = (label) => css(classify ? (label > 0.5 ? 1 : -1) : label);
@@ -71,7 +70,7 @@ export function drawOutput(canvas, state, showTest) {
     }
     context.fillStyle = "#333";
     context.font = "10px sans-serif";
-    context.fillText("x₁ →", size - 30, size - 4);
+    context.fillText("x₁ →", size - 36, size - 4);
     context.fillText("↑ x₂", 3, 11);
     return;
   }

@@ -7,9 +7,10 @@ export const store = {
   options: null,       // from `hello`: names the library offers, limits
   session: null,       // this tab's session id (for upload and export URLs)
   state: null,         // the last `state` from the server
+  points: null,        // the data points (sent again only when the data changed)
   version: 0,          // bumped on every state received
   error: "",           // the last error message from the server or the connection
-  view: { colourBy: "weight", pinned: null, hovered: null, showTest: false },
+  view: { colourBy: "weight", pinned: null, hovered: null, showTest: false, uploading: false },
   perf: { frames: 0, drawn: 0, states: 0, drawMs: 0, bytes: 0 },
 };
 
@@ -26,6 +27,7 @@ export function connect(onChange) {
       store.options = message.options;
       store.session = message.session;
     } else if (message.type === "state") {
+      if (message.points !== undefined) store.points = message.points;
       store.state = message;
       store.perf.states += 1;
       if (message.message) store.error = message.message;
