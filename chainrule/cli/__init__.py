@@ -160,8 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return BROKEN_PIPE_STATUS
     except RuntimeWarning as warning:  # NumPy's overflow, invalid value, division by zero
         _report(
-            f"a number left the floating-point range while computing ({warning}): the inputs or options are too "
-            "large for this model; give values nearer those it was trained on"
+            f"a number left the floating-point range while computing ({warning}): a value in the data or an "
+            "option is too large for this computation; rescale the data or choose smaller values"
         )
         return 2
     except MemoryError:

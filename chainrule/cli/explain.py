@@ -117,9 +117,14 @@ def model_problem(args: argparse.Namespace, command: str) -> Problem:
             else f"{_in_features(checkpoint.model)} numbers"
         )
         raise UsageError(f'{args.model} needs --input "…" ({what}, separated by commas) and --target')
-    loss_fn = loss_by_name(args.loss or str(checkpoint.config.get("loss", "mse")))
+    loss_name = args.loss or str(checkpoint.config.get("loss", "mse"))
+    loss_fn = loss_by_name(loss_name)
     inputs, target = parse_rows(args.input), [t.strip() for t in args.target.split(";")]
     if preprocessor is not None:
+        classifier = preprocessor.task == "classification"
+        if classifier != isinstance(loss_fn, nn.CrossEntropyLoss):
+            fits = "cross-entropy" if classifier else "mse, l1, huber, sse or half-squared"
+            raise UsageError(f"--loss {loss_name}: {args.model} is a {preprocessor.task} model; use {fits}")
         from chainrule.diagnostics.preprocessed import encode
 
         try:
