@@ -281,7 +281,8 @@ def test_chainrule_serve_prints_its_address_and_stops_on_ctrl_c():
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
-        (["--port", "70000"], "--port must be from 0 to 65535"),
+        (["--port", "70000"], "argument --port: must be a whole number from 0 to 65,535"),
+        (["--example", "house-price", "--data", "x.csv"], "--data goes with a model"),
         (["--data", "x.csv"], "--data goes with a model"),
         (["missing.safetensors"], "missing.safetensors"),
     ],
@@ -314,3 +315,26 @@ def test_sessions_in_threads_do_not_disturb_each_other():
         drawing.state()
     thread.join()
     assert errors == [] and training.steps == 800
+
+
+def test_serving_a_trained_model_with_and_without_its_data(tmp_path):
+    import argparse
+
+    from chainrule.cli import main
+    from chainrule.cli.serve import _start
+
+    model = tmp_path / "houses.safetensors"
+    csv = tmp_path / "houses.csv"
+    csv.write_text("size,rooms,price\n" + "".join(f"{1000 + 90 * i},{2 + i % 3},{150 + 20 * i}\n" for i in range(30)))
+    assert main(["train", str(csv), "--target", "price", "--hidden", "3", "--epochs", "2", "--quiet",
+                 "--save", str(model)]) == 0  # fmt: skip
+    saved = chainrule.io.load(model)
+    for data, rows in ((str(csv), 30), (None, 1)):
+        session = Session(_start(argparse.Namespace(model=str(model), example=None, data=data)))
+        state = session.state()
+        assert state["data"]["train_rows"] == rows and state["network"]["inputs"] == ["size", "rooms"]
+        np.testing.assert_array_equal(state["params"]["0.weight"], saved.model[0].weight.data)
+        x, y = session._peek_batch()
+        session.apply({"type": "select", "param": "2.weight[0,1]"})
+        expected = chainrule.explain(session.model, session.loss_fn, x, y, param="w2_12", lr=0.03).value
+        assert session.state()["explanation"]["gradient"] == expected

@@ -18,6 +18,9 @@ import webbrowser
 from typing import Any
 
 from chainrule.cli import UsageError
+from chainrule.cli.arguments import check_data, check_model, count
+
+USAGE = "serve MODEL.safetensors --data DATA.csv"
 
 
 def register(subparsers: Any) -> None:
@@ -29,12 +32,24 @@ def register(subparsers: Any) -> None:
         "Listens on 127.0.0.1 unless --host is given; Ctrl-C stops it.",
     )
     parser.add_argument("model", nargs="?", metavar="MODEL.safetensors", help="a model saved by chainrule train")
-    parser.add_argument("--data", metavar="CSV", help="the model's data (with its target column), to train on")
-    parser.add_argument("--example", choices=("house-price",), help="open seed 001's worked example")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8765, or a free one if it is busy)")
+    parser.add_argument(
+        "--data",
+        metavar="CSV",
+        help="the model's data (with its target column), to train on "
+        "(default: one row at the training means, to explain the gradients)",
+    )
+    parser.add_argument(
+        "--example", choices=("house-price",), help="open seed 001's worked example (default: Playground's data sets)"
+    )
+    parser.add_argument(
+        "--port",
+        type=count(0, 65535, example="--port 8765"),
+        help="port to listen on (default: 8765, or a free one if it is busy; 0 for any free one)",
+    )
     parser.add_argument(
         "--host",
-        help="address to listen on instead of 127.0.0.1 (the page has no login: anyone who reaches it can use it)",
+        help="address to listen on (default: 127.0.0.1, this computer only; the page has no login: "
+        "anyone who can reach another address can use it)",
     )
     parser.add_argument("--no-browser", action="store_true", help="print the address; do not open a browser")
     parser.set_defaults(run=run)
@@ -49,12 +64,16 @@ def _start(args: argparse.Namespace) -> Any:
         raise UsageError("--data goes with a model: chainrule serve MODEL.safetensors --data CSV")
     if not args.model:
         return Start(example=args.example)
+    check_model(args.model, USAGE, others=[args.data])
+    check_data(args.data, USAGE)
     from chainrule import io
     from chainrule.diagnostics.notation import network_layers
 
     checkpoint = io.load(args.model)
     network_layers(checkpoint.model)  # the page draws Linear layers and element-wise activations only
-    arrays = None
+    from chainrule.web.workflow import mean_row
+
+    arrays = mean_row(checkpoint.model, checkpoint.preprocessor)
     if args.data:
         from chainrule.data import read_csv
         from chainrule.web.workflow import model_arrays
@@ -69,8 +88,6 @@ def _start(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; returns 0."""
-    if args.port is not None and not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be from 0 to 65535; got {args.port}")
     try:
         from chainrule.web.app import LOCAL_HOSTS, LOOPBACK, Server, bind, make_server
     except ImportError as error:

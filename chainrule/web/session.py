@@ -175,8 +175,10 @@ class Session:
             self.data = self._from_arrays(arrays, f"{self.upload_name}: {self.upload.n_rows} rows")
         else:
             if self.start.model_data is None:
-                raise ProtocolError("no data came with the model; start with chainrule serve MODEL --data CSV")
-            self.data = self._from_arrays(self.start.model_data, f"{self.start.model_name} with its data")
+                raise ProtocolError("no model was opened; start with chainrule serve MODEL.safetensors [--data CSV]")
+            data = self.start.model_data
+            described = "with its data" if len(data.x_train) > 1 else "on one row at the training means (z = 0)"
+            self.data = self._from_arrays(data, f"{self.start.model_name} {described}")
 
     def _playground(self, config: dict) -> Data:
         if config["name"] not in PLAYGROUND_SETS:

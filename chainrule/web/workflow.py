@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule import nn, optim
+from chainrule import backend, nn, optim
 from chainrule.data import Preprocessor, Table, load_dataset, train_test_split
 from chainrule.tensor import Tensor
 from chainrule.training import NonFiniteLossWarning, Trainer
@@ -138,6 +138,21 @@ def model_arrays(preprocessor: Preprocessor, table: Table) -> Arrays:
     classes = [str(c) for c in preprocessor.classes_] if preprocessor.task == "classification" else []
     y = y if classes else y.astype("float64")
     return Arrays(x, y, None, None, preprocessor.task, classes, list(preprocessor.feature_names_out), preprocessor)
+
+
+def mean_row(model: nn.Module, preprocessor: Preprocessor | None) -> Arrays:
+    """A saved model shown without its data: one row at the training means (z = 0 for every
+    standardised input) with the target at its mean (0), or class 0, so each gradient can still be
+    explained."""
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    names = list(preprocessor.feature_names_out) if preprocessor is not None else []
+    names = names or [f"x{j + 1}" for j in range(first.in_features)]
+    task = preprocessor.task if preprocessor is not None else "regression"
+    classes = [str(c) for c in preprocessor.classes_] if task == "classification" else []
+    x = backend.xp.zeros((1, first.in_features))
+    y = backend.xp.zeros(1, dtype=backend.xp.int64) if classes else backend.xp.zeros((1, last.out_features))
+    return Arrays(x, y, None, None, task, classes, names, preprocessor)
 
 
 class Stepper:
