@@ -98,7 +98,7 @@ def test_training_diverges_stops_and_says_so_with_fits_guard():
     session.apply({"type": "training", "lr": 10.0})
     session.apply({"type": "play"})
     for _ in range(100):
-        session.train_for(steps=1)
+        session.train_for(seconds=60, steps=1)
         if not session.playing:
             break
     state = session.state()
@@ -114,7 +114,7 @@ def test_spiral_trains_and_heatmaps_cover_every_unit():
     first = session.state()["loss"]["train"]
     session.apply({"type": "play"})
     while session.steps < 2000:
-        session.train_for(steps=500)
+        session.train_for(seconds=60, steps=500)
     state = session.state()
     assert state["loss"]["train"] < first
     maps = state["heatmaps"]
@@ -305,7 +305,7 @@ def test_sessions_in_threads_do_not_disturb_each_other():
     def train():
         try:
             for _ in range(40):
-                training.train_for(steps=20)
+                training.train_for(seconds=60, steps=20)
         except Exception as error:  # reported below
             errors.append(error)
 
