@@ -338,3 +338,20 @@ def test_serving_a_trained_model_with_and_without_its_data(tmp_path):
         session.apply({"type": "select", "param": "2.weight[0,1]"})
         expected = chainrule.explain(session.model, session.loss_fn, x, y, param="w2_12", lr=0.03).value
         assert session.state()["explanation"]["gradient"] == expected
+
+
+def test_chainrule_serve_on_another_host_warns_that_the_page_has_no_login():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "serve", "--host", "127.0.0.2", "--port", "0", "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        url = process.stdout.readline().split()[2]
+        assert url.startswith("http://127.0.0.2:")
+        assert "the page has no login" in process.stderr.readline()
+        with urllib.request.urlopen(url, timeout=10) as response:  # any Host name is accepted then
+            assert response.status == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
