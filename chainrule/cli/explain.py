@@ -18,17 +18,10 @@ from typing import Any
 
 from chainrule import nn
 from chainrule.cli import UsageError
+from chainrule.nn import registry
 
-LOSSES = {
-    "half-squared": nn.HalfSquaredErrorLoss,
-    "mse": nn.MSELoss,
-    "sse": nn.SumSquaredErrorLoss,
-    "cross-entropy": nn.CrossEntropyLoss,
-    "bce": nn.BCEWithLogitsLoss,
-    "l1": nn.L1Loss,
-    "huber": nn.HuberLoss,
-}
-"""``--loss`` names → loss classes (the class names, e.g. ``MSELoss``, are accepted too)."""
+LOSSES = {name: entry.module for name, entry in registry.LOSSES.items()}
+"""``--loss`` names → loss classes, from the loss registry (the class names, e.g. ``MSELoss``, are accepted too)."""
 
 
 def loss_by_name(name: str) -> nn.Module:
