@@ -818,10 +818,16 @@ class Derivation:
         gradients = t.gradients()
         for name, p in clone.named_parameters():
             p.grad = gradients[name].copy()
-        optim.SGD(clone.parameters(), lr=lr).step()
-        self.updated = {name: p.data.copy() for name, p in clone.named_parameters()}
-        with no_grad():
-            self.loss_after = float(t.loss_fn(clone(t.x), t.y).item())
+        with backend.xp.errstate(over="ignore", invalid="ignore"):  # a step out of range is refused below
+            optim.SGD(clone.parameters(), lr=lr).step()
+            self.updated = {name: p.data.copy() for name, p in clone.named_parameters()}
+            with no_grad():
+                self.loss_after = float(t.loss_fn(clone(t.x), t.y).item())
+        if not (math.isfinite(self.loss_after) and all(backend.xp.isfinite(a).all() for a in self.updated.values())):
+            raise ValueError(
+                f"explain: one step with lr={lr:g} takes the weights or the loss out of range (loss after the step: "
+                f"{self.loss_after:g}); take a smaller lr"
+            )
 
     def _forward(self) -> list[ForwardLayer]:
         d, out = self.decimals, []
