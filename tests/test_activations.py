@@ -209,3 +209,19 @@ def test_chainrule_train_offers_every_activation(tmp_path):
     from chainrule.cli.common import ACTIVATIONS
 
     assert set(ACTIVATIONS) == set(registry.ACTIVATIONS)
+
+
+def test_functional_forms_equal_the_modules():
+    from chainrule.nn import functional as F
+
+    z = chainrule.tensor(Z)
+    for function, module in [
+        (lambda t: F.gelu(t, approximate="tanh"), nn.GELU(approximate="tanh")),
+        (F.gelu, nn.GELU()),
+        (F.silu, nn.SiLU()),
+        (lambda t: F.softplus(t, beta=2.0, threshold=3.0), nn.Softplus(beta=2.0, threshold=3.0)),
+        (lambda t: F.elu(t, alpha=0.5), nn.ELU(alpha=0.5)),
+    ]:
+        np.testing.assert_array_equal(function(z).data, module(z).data)
+    with pytest.raises(ValueError, match="approximate must be"):
+        F.gelu(z, approximate="erf")

@@ -4,6 +4,7 @@ number checked against PyTorch, and bad input refused in one line with exit stat
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -183,3 +184,5 @@ def test_example_explain_house_price_writes_text_and_markdown(tmp_path):
     assert "L after the step = 0.3506    (before: 0.6846)" in result.stdout
     assert "| size_sqft | 1650 |" in (tmp_path / "portland.md").read_text()
     assert r"\frac{\partial L}{\partial w^{2}_{11}}" in (tmp_path / "house_price.md").read_text()
+    data = json.loads((tmp_path / "house_price.json").read_text(encoding="utf-8"))
+    assert data["schema"] == "chainrule.derivation" and data["update"]["loss_after"] == pytest.approx(0.35064, abs=5e-6)
