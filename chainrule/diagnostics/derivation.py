@@ -48,7 +48,7 @@ A whole step (``Derivation.to_dict()``) is::
      "loss_equation": factor | null,                             # one sample only
      "backward": null | [{"layer": l, "unit": k, "grad_h": factor, "derivative": factor,
                  "delta": factor}],                              # one sample, small layers
-     "sample_losses": null | [ℓ_1, …] (at most 8), "loss_combination": formula | null,
+     "sample_losses": null | [ℓ_1, …] (at most 8), "loss_combination": null | [formula, formula],
      "chosen": null | str,   # why the derived parameter was chosen when none was named
      "parameters": [parameter, …],
      "matrix": [{"layer": l, "grad_h": factor | null, "delta": factor, "grad_weight": factor,
@@ -380,14 +380,14 @@ class Update:
         }
 
 
-def combination(term: str, values: list[float], count: int, combine: str, decimals: int) -> Math:
-    """``(1/N) Σ_n term = (v₁ + v₂ + … ) / N`` (or ``Σ_n term = v₁ + …``), the first
+def combination(term: str, values: list[float], count: int, combine: str, decimals: int) -> tuple[Math, Math]:
+    """``(1/N) Σ_n term`` and ``(v₁ + v₂ + … ) / N`` (or ``Σ_n term`` and ``v₁ + …``), the first
     :data:`SMALL_BATCH` values written out."""
     shown = [number(v, decimals, True) for v in values[:SMALL_BATCH]]
     total = join(shown + (["…"] if count > SMALL_BATCH else []), " + ")
     if combine == "mean":
-        return raw(f"(1/{count}) Σ_n {term}") + " = (" + total + f") / {count}"
-    return raw(f"Σ_n {term}") + " = " + total
+        return raw(f"(1/{count}) Σ_n {term}"), raw("(") + total + f") / {count}"
+    return raw(f"Σ_n {term}"), total
 
 
 def update_equation(ref: ParamRef, before: float, after: float, lr: float, gradient: float, decimals: int) -> tuple:
@@ -436,11 +436,6 @@ class ParameterDerivation:
     samples: SampleTerms | None
     update: Update | None
     decimals: int = 4
-
-    @property
-    def name(self) -> str:
-        """PyTorch's name with the index, e.g. ``0.weight[1, 0]``."""
-        return self.ref.name
 
     def product_equation(self, factors: list[Factor]) -> list[Math]:
         """∂L/∂θ = factor · factor · … = number × number × … = value."""
@@ -521,7 +516,7 @@ def _sample_terms(trace_: Trace, ref: ParamRef, gradient: float, decimals: int) 
     values = gradients.tolist()
     equation = (
         partial(L, ref.symbol),
-        combination(f"∂ℓ_n/∂{ref.symbol.text}", values, len(values), combine, decimals),
+        *combination(f"∂ℓ_n/∂{ref.symbol.text}", values, len(values), combine, decimals),
         number(gradient, decimals),
     )
     return SampleTerms(combine, symbols, scale * lt.grad_h[:, k], lt.derivative[:, k], inputs, gradients, equation)
@@ -982,15 +977,17 @@ class Derivation:
             "loss_equation": None if self.loss_equation is None else self.loss_equation.to_dict(d),
             "backward": None if self.backward is None else [unit.to_dict(d) for unit in self.backward],
             "sample_losses": self.sample_losses,
-            "loss_combination": None if self.sample_losses is None else self.loss_combination().to_dict(),
+            "loss_combination": None
+            if self.sample_losses is None
+            else [part.to_dict() for part in self.loss_combination()],
             "chosen": self.chosen,
             "parameters": [p.to_dict() for p in self.parameters],
             "matrix": [layer.to_dict(d) for layer in self.matrix],
             "update": update,
         }
 
-    def loss_combination(self) -> Math:
-        """A batch: L = (1/N) Σ_n ℓ_n = (ℓ₁ + … ) / N (the first :data:`SMALL_BATCH` written out)."""
+    def loss_combination(self) -> tuple[Math, Math]:
+        """A batch: (1/N) Σ_n ℓ_n and (ℓ₁ + … ) / N, what L equals (the first :data:`SMALL_BATCH` written out)."""
         return combination("ℓ_n", self.sample_losses or [], self.trace.samples, self.combine, self.decimals)
 
 

@@ -123,7 +123,7 @@ def batch_blocks(derivation: Derivation) -> list[Block]:
     )
     if t.samples > SMALL_BATCH:
         out.append(Paragraph(f"(the first {SMALL_BATCH} of {t.samples} samples)"))
-    out.append(Equation([L, derivation.loss_combination(), number(derivation.loss, d)]))
+    out.append(Equation([L, *derivation.loss_combination(), number(derivation.loss, d)]))
     out.append(Heading(f"Gradients: per sample, then their {derivation.combine} (seed 002)"))
     out += _chosen(derivation)
     for p in derivation.parameters:
