@@ -214,7 +214,7 @@ class SiLU(ElementwiseActivation):
         "(1/β) ln(1 + e^(βz)), or z where βz > {threshold} (β = {beta})",
         r"\tfrac{1}{\beta} \ln(1 + e^{\beta z}) \text{, or } z \text{ where } \beta z > {threshold}\ (\beta = {beta})",
     ),
-    derivative=Formula("σ(β {z}), β = {beta}", r"\sigma(\beta {z}),\ \beta = {beta}"),
+    derivative=Formula("σ({beta} {z})", r"\sigma({beta}\, {z})"),
     numbers=Formula("σ({beta} × {z_factor})", r"\sigma({beta} \times {z_factor})"),
 )
 class Softplus(ElementwiseActivation):
@@ -237,7 +237,7 @@ class Softplus(ElementwiseActivation):
         "z if z > 0, else α(eᶻ − 1) (α = {alpha})", r"z \text{ if } z > 0, \text{ else } {alpha}(e^z - 1)"
     ),
     derivative=Formula(
-        "(1 if {z} > 0, else α exp({z})), α = {alpha}",
+        "(1 if {z} > 0, else {alpha} exp({z}))",
         r"\begin{cases} 1 & {z} > 0 \\ {alpha}\, e^{{z}} & {z} \le 0 \end{cases}",
     ),
     numbers=Formula("[{z} = {z_value} {z_vs_0}]"),
