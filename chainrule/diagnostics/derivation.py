@@ -24,7 +24,7 @@ states it, as for a linear unit's ∂h/∂z = 1).  Arrays are nested lists (one 
 there are samples); numbers that are not finite are null.  A *parameter* is::
 
     {"name": "0.weight[1, 0]", "tensor": "0.weight", "index": [1, 0], "seed_name": "w1_21",
-     "layer": 1, "kind": "weight", "symbol": formula, "value": θ before the step,
+     "layer": 1, "kind": "weight", "symbol": formula, "loss": L, "value": θ before the step,
      "gradient": ∂L/∂θ,
      "third": factor ∂zˡ_k/∂θ,
      "chain": [factor ∂L/∂hˡ_k, factor ∂hˡ_k/∂zˡ_k, factor ∂zˡ_k/∂θ] (one sample; [] for a batch),
@@ -423,11 +423,14 @@ class ParameterDerivation:
         A batch: the per-sample terms and their mean or sum.
     update : Update or None
         With a learning rate: θ ← θ − η ∂L/∂θ.
+    loss : float
+        L of the pass the gradient comes from.
     decimals : int
         Decimals of the numbers written in the formulas.
     """
 
     ref: ParamRef
+    loss: float
     value: float
     gradient: float
     third: Factor
@@ -457,6 +460,7 @@ class ParameterDerivation:
             "layer": ref.layer.number,
             "kind": ref.kind,
             "symbol": ref.symbol.to_dict(),
+            "loss": plain(self.loss),
             "value": plain(self.value),
             "gradient": plain(self.gradient),
             "third": self.third.to_dict(d),
@@ -543,6 +547,7 @@ def parameter_derivation(
         update = Update(lr, value, after, update_equation(ref, value, after, lr, gradient, decimals))
     return ParameterDerivation(
         ref,
+        float(trace_.loss.item()),
         value,
         gradient,
         third_factor(trace_, ref),
