@@ -1,4 +1,4 @@
-"""A :class:`~chainrule.diagnostics.derivation.Derivation` laid out as a walk-through: the list of
+"""A :class:`~chainrule.diagnostics.step.Derivation` laid out as a walk-through: the list of
 blocks (headings, paragraphs, equations, tables) that :mod:`~chainrule.diagnostics.render` turns
 into terminal text, Markdown with LaTeX or HTML.
 
@@ -8,16 +8,11 @@ decides the order and the words around them.
 
 from __future__ import annotations
 
-from chainrule.diagnostics.derivation import (
-    SMALL_BATCH,
-    Derivation,
-    L,
-    ParameterDerivation,
-    _h,
-    loss_formula,
-)
+from chainrule.diagnostics.derivation import ParameterDerivation
+from chainrule.diagnostics.factors import SMALL_BATCH, L, h_symbol, loss_formula
 from chainrule.diagnostics.notation import array, format_number, number, partial, raw, symbol
 from chainrule.diagnostics.render import Block, Equation, Heading, Paragraph, Table
+from chainrule.diagnostics.step import Derivation
 
 
 def blocks(derivation: Derivation) -> list[Block]:
@@ -114,7 +109,7 @@ def batch_blocks(derivation: Derivation) -> list[Block]:
     y = t.y.data
     out.append(
         Table(
-            ["n", "x", "y", _h(len(derivation.layers)).text, "ℓ_n"],
+            ["n", "x", "y", h_symbol(len(derivation.layers)).text, "ℓ_n"],
             [
                 [str(n + 1), array(t.x.data[n], d), array(y[n], d), array(t.output.data[n], d), number(losses[n], d)]
                 for n in shown

@@ -4,8 +4,10 @@ Three layers, each with one job:
 
 * :mod:`~chainrule.diagnostics.trace` runs the model layer by layer through the engine and keeps
   every value autograd computes;
-* :mod:`~chainrule.diagnostics.derivation` turns those values into the derivation as data
-  (factors, symbols, formulas from the registry, per-sample terms, the update), serialisable to JSON;
+* :mod:`~chainrule.diagnostics.factors`, :mod:`~chainrule.diagnostics.derivation` (one parameter)
+  and :mod:`~chainrule.diagnostics.step` (a whole step) turn those values into the derivation as
+  data (factors, symbols, formulas from the registry, per-sample terms, the update), serialisable
+  to JSON;
 * :mod:`~chainrule.diagnostics.layout` and :mod:`~chainrule.diagnostics.render` lay it out and
   write it as terminal text (≤ 100 columns), Markdown with LaTeX, or HTML.
 
@@ -20,16 +22,10 @@ from typing import Any
 
 from chainrule import nn
 from chainrule.diagnostics import layout, render
-from chainrule.diagnostics.derivation import (
-    SMALL_BATCH,
-    SMALL_PARAMETERS,
-    SMALL_WIDTH,
-    Derivation,
-    Factor,
-    ParameterDerivation,
-    check_lr,
-)
+from chainrule.diagnostics.derivation import ParameterDerivation, check_lr
+from chainrule.diagnostics.factors import SMALL_BATCH, SMALL_WIDTH, Factor
 from chainrule.diagnostics.notation import format_number
+from chainrule.diagnostics.step import SMALL_PARAMETERS, Derivation
 from chainrule.diagnostics.trace import trace
 
 __all__ = ["SMALL_BATCH", "SMALL_PARAMETERS", "SMALL_WIDTH", "Explanation", "Factor", "explain"]
@@ -43,7 +39,8 @@ class Explanation:
     trace : Trace
         The engine's values (per-layer z, h and their gradients; the loss; the parameters' grads).
     derivation : Derivation
-        The derivation as data (``.to_dict()``/``.to_json()`` here give its JSON form).
+        The derivation as data (:class:`~chainrule.diagnostics.step.Derivation`; ``.to_dict()``/``.to_json()``
+        here give its JSON form).
     param : ParamRef or None
         The named parameter (or element), or the one chosen (``chosen`` says why) when none was
         named on a network or batch too big to derive every gradient.
