@@ -17,7 +17,7 @@ one-hot               ``onehot[i, j] = [cell_i = category_j]`` (``Equal`` agains
                       categories, ``Cast``); an unknown category gives a row of zeros, where
                       chainrule raises an error
 the network           ``Gemm`` (x Wᵀ + b) per ``Linear``; one node or a short composition per
-                      activation (:data:`ACTIVATIONS`); ``BatchNormalization`` with the running
+                      activation of the registry (:data:`ACTIVATIONS`); ``BatchNormalization`` with the running
                       statistics; ``Dropout`` left out (evaluation mode)
 regression output     ``prediction``: ``double [N, outputs]``, ``y = z · std + mean``
 classifier outputs    ``probabilities``: ``[N, classes]`` (``Softmax`` over the logits, or
@@ -43,6 +43,7 @@ import numpy
 from chainrule import nn
 from chainrule.data.preprocessing import _keys as category_keys  # the keys one-hot compares
 from chainrule.io.checkpoint import atomic_write_bytes
+from chainrule.nn import registry
 
 OPSET = 19
 """The ONNX opset of the exported graphs (19: the first where ``Equal`` compares strings)."""
@@ -88,19 +89,26 @@ def _dtype_code(onnx: Any, dtype: Any) -> int:
 
 
 def _gelu(graph: _Graph, module: Any, z: str, dtype: Any) -> str:
-    """Exact: h = ½ z (1 + erf(z/√2)); tanh form: h = ½ z (1 + tanh(√(2/π)(z + 0.044715 z³))).
+    """h = ½ z (1 + erf(z/√2)); in a float64 model erf is taken in float32 (onnxruntime has no
+    double ``Erf``)."""
+    scaled = graph.node("Div", z, graph.const("sqrt2", math.sqrt(2.0), dtype))
+    if numpy.dtype(dtype) != numpy.float32:
+        scaled = graph.node("Cast", scaled, to=graph.onnx.TensorProto.FLOAT)
+    curve = graph.node("Cast", graph.node("Erf", scaled), to=_dtype_code(graph.onnx, dtype))
+    return _half_z_one_plus(graph, z, curve, dtype)
 
-    In a float64 model erf is taken in float32 (onnxruntime has no double ``Erf``)."""
+
+def _gelu_tanh(graph: _Graph, module: Any, z: str, dtype: Any) -> str:
+    """h = ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))."""
+    cube = graph.node("Mul", graph.node("Mul", z, z), z)
+    inner = graph.node("Add", z, graph.node("Mul", cube, graph.const("c", 0.044715, dtype)))
+    curve = graph.node("Tanh", graph.node("Mul", inner, graph.const("k", math.sqrt(2 / math.pi), dtype)))
+    return _half_z_one_plus(graph, z, curve, dtype)
+
+
+def _half_z_one_plus(graph: _Graph, z: str, curve: str, dtype: Any) -> str:
+    """½ z (1 + curve)."""
     half = graph.node("Mul", z, graph.const("half", 0.5, dtype))
-    if module.approximate == "tanh":
-        cube = graph.node("Mul", graph.node("Mul", z, z), z)
-        inner = graph.node("Add", z, graph.node("Mul", cube, graph.const("c", 0.044715, dtype)))
-        curve = graph.node("Tanh", graph.node("Mul", inner, graph.const("k", math.sqrt(2 / math.pi), dtype)))
-    else:
-        scaled = graph.node("Div", z, graph.const("sqrt2", math.sqrt(2.0), dtype))
-        if numpy.dtype(dtype) != numpy.float32:
-            scaled = graph.node("Cast", scaled, to=graph.onnx.TensorProto.FLOAT)
-        curve = graph.node("Cast", graph.node("Erf", scaled), to=_dtype_code(graph.onnx, dtype))
     return graph.node("Mul", half, graph.node("Add", curve, graph.const("one", 1.0, dtype)))
 
 
@@ -131,18 +139,19 @@ def _softplus(graph: _Graph, module: Any, z: str, dtype: Any) -> str:
 
 
 ACTIVATIONS: dict[str, Callable[[_Graph, Any, str, Any], str]] = {
-    "Identity": lambda graph, module, z, dtype: graph.node("Identity", z),
-    "Sigmoid": lambda graph, module, z, dtype: graph.node("Sigmoid", z),
-    "Tanh": lambda graph, module, z, dtype: graph.node("Tanh", z),
-    "ReLU": lambda graph, module, z, dtype: graph.node("Relu", z),
-    "LeakyReLU": _leaky_relu,
-    "GELU": _gelu,
-    "SiLU": lambda graph, module, z, dtype: graph.node("Mul", z, graph.node("Sigmoid", z)),
-    "Softplus": _softplus,
-    "ELU": _elu,
-    "Softmax": lambda graph, module, z, dtype: graph.node("Softmax", z, axis=int(module.dim)),
+    "identity": lambda graph, module, z, dtype: graph.node("Identity", z),
+    "sigmoid": lambda graph, module, z, dtype: graph.node("Sigmoid", z),
+    "tanh": lambda graph, module, z, dtype: graph.node("Tanh", z),
+    "relu": lambda graph, module, z, dtype: graph.node("Relu", z),
+    "leaky-relu": _leaky_relu,
+    "gelu": _gelu,
+    "gelu-tanh": _gelu_tanh,
+    "silu": lambda graph, module, z, dtype: graph.node("Mul", z, graph.node("Sigmoid", z)),
+    "softplus": _softplus,
+    "elu": _elu,
 }
-"""Layer class name → the ONNX nodes that compute it, PyTorch's formula in the model's dtype."""
+"""Activation name (:data:`chainrule.nn.registry.ACTIVATIONS`) → the ONNX nodes that compute it,
+PyTorch's formula in the model's dtype."""
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
@@ -155,7 +164,6 @@ def _layers(model: nn.Module) -> list[nn.Module]:
 def _network(graph: _Graph, model: nn.Module, x: str, dtype: Any) -> str:
     """The nodes of the network in evaluation mode, from ``x`` to its output."""
     for layer in _layers(model):
-        kind = type(layer).__name__
         if isinstance(layer, nn.Linear):
             weight = graph.const("weight", layer.weight.data, dtype)
             inputs = [x, weight] + ([graph.const("bias", layer.bias.data, dtype)] if layer.bias is not None else [])
@@ -169,11 +177,14 @@ def _network(graph: _Graph, model: nn.Module, x: str, dtype: Any) -> str:
             x = graph.node("BatchNormalization", x, *names, epsilon=float(layer.eps), stem="batchnorm")
         elif isinstance(layer, nn.Dropout):
             continue  # evaluation mode: the identity
-        elif kind in ACTIVATIONS:
-            x = ACTIVATIONS[kind](graph, layer, x, dtype)
+        elif isinstance(layer, nn.Softmax):
+            x = graph.node("Softmax", x, axis=int(layer.dim))
+        elif isinstance(layer, registry.activation_modules()):
+            x = ACTIVATIONS[registry.activation_entry(layer).name](graph, layer, x, dtype)
         else:
-            known = ", ".join(["Linear", "BatchNorm1d", "Dropout", *ACTIVATIONS])
-            raise TypeError(f"cannot export a {kind} layer to ONNX; exportable layers: {known}")
+            names = (module.__name__ for module in registry.activation_modules())
+            known = ", ".join(["Linear", "BatchNorm1d", "Dropout", "Softmax", *names])
+            raise TypeError(f"cannot export a {type(layer).__name__} layer to ONNX; exportable layers: {known}")
     return x
 
 
