@@ -87,7 +87,7 @@ class _Epochs(Callback):
         # The penalty (α/2n) Σ ‖W‖² of this batch (n rows) before its step, weighted by n as the
         # data loss is: its share of the epoch's loss is (α/2) Σ ‖W‖² / rows.
         alpha = self.estimator.alpha
-        self.penalty += 0.5 * alpha * sum(float((w.data * w.data).sum()) for w in self.weights)
+        self.penalty += 0.5 * alpha * sum(float(w.data.ravel().dot(w.data.ravel())) for w in self.weights)
         trainer.optimizer.param_groups[0]["weight_decay"] = alpha / logs["size"]
 
     def on_epoch_end(self, trainer: Any, logs: dict) -> None:
