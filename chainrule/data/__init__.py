@@ -65,23 +65,28 @@ Datasets (``chainrule.data.datasets``)
 from chainrule.data.datasets import Dataset, DatasetInfo, list_datasets, load_dataset
 from chainrule.data.idx import read_idx
 from chainrule.data.preprocessing import Preprocessor, infer_task
+from chainrule.data.readers import iter_tables, read_csv, read_table
 from chainrule.data.split import DataLoader, batches, train_test_split
-from chainrule.data.table import DataError, Table, from_arrays, from_dataframe, read_csv
+from chainrule.data.table import DataError, DataWarning, Table, concat_tables, from_arrays, from_dataframe
 
 __all__ = [
     "DataError",
     "DataLoader",
+    "DataWarning",
     "Dataset",
     "DatasetInfo",
     "Preprocessor",
     "Table",
     "batches",
+    "concat_tables",
     "from_arrays",
     "from_dataframe",
     "infer_task",
+    "iter_tables",
     "list_datasets",
     "load_dataset",
     "read_csv",
     "read_idx",
+    "read_table",
     "train_test_split",
 ]
