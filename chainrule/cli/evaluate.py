@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the metrics; returns 0."""
     from chainrule import io
-    from chainrule.data import read_csv
+    from chainrule.data import iter_tables
 
     if (args.data is None) == (args.dataset is None):
         which = "both a CSV file and --dataset" if args.data else "no data"
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if preprocessor is None or preprocessor.target is None:
         raise UsageError(f"{args.model} holds no preprocessing with a target, so it cannot be scored on raw rows")
     if args.data is not None:
-        table = read_csv(args.data)
+        table = iter_tables(args.data)  # chunk by chunk: memory does not grow with the rows
     else:
         dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
         if dataset.target != preprocessor.target:

@@ -195,8 +195,9 @@ def _arrow_chunks(
     first_row = 0
     try:
         source = _arrow_input(path, dialect)
-        if text:
+        if text:  # every cell as written: no missing values either
             convert.column_types = {name: pyarrow.string() for name in names}
+            convert.null_values, convert.strings_can_be_null = [], False
         else:  # numbers as float64 (an int column may hold a float further on), everything else as text
             with pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert) as probe:
                 schema = probe.schema
@@ -400,6 +401,13 @@ def read_table(
     if table.n_rows == 0:
         raise DataError(f"{path} has a header ({', '.join(names)}) but no data rows; add rows below the header")
     return table
+
+
+def typed(table: Table, na_values: Iterable[str] = DEFAULT_NA_VALUES) -> Table:
+    """A table read with ``text=True``, its columns typed as reading does (numbers → float64, missing → None/NaN)."""
+    na = set(na_values)
+    columns = {name: _typed(table[name], na) if table.is_text(name) else table[name] for name in table.columns}
+    return table._like(columns, table._row_ids, None)
 
 
 def read_csv(
