@@ -43,8 +43,14 @@ def test_constant_column_is_dropped_with_a_warning_or_kept_and_divided_by_one():
     with pytest.warns(DataWarning, match=r"column 'x0' dropped: constant: every row holds 5.0"):
         pre = Preprocessor().fit(table)
     assert pre.feature_names_out == ["x1"] and pre.input_columns == ["x1"]
-    assert pre.describe()[0] == {"name": "x0", "role": "dropped", "kind": "constant", "outputs": [], "details": {},
-                                 "reason": "constant: every row holds 5.0, which tells the model nothing"}
+    assert pre.describe()[0] == {
+        "name": "x0",
+        "role": "dropped",
+        "kind": "constant",
+        "outputs": [],
+        "details": {},
+        "reason": "constant: every row holds 5.0, which tells the model nothing",
+    }
     np.testing.assert_array_equal(pre.transform(from_arrays(np.array([[7.0, 2.0]]))), [[0.0]])
     kept = Preprocessor(drop_constant=False).fit(table)
     assert kept.std_ == [1.0, 1.0]
@@ -178,8 +184,11 @@ def test_transform_errors_on_new_rows():
     extra = Table({"rooms": [3.0], "city": ["Salem"], "size": [2000.0], "note": ["x"]})
     np.testing.assert_array_equal(pre.transform(extra)[0, 2:], [0.0, 0.0, 1.0])  # extra columns are ignored
     unknown = Table({"size": [2000.0], "city": ["Bend"], "rooms": [3.0]})
-    with pytest.warns(DataWarning, match=r"column 'city': 1 row\(s\) hold categories not seen in fitting \('Bend'\); "
-                      r"encoded as a row of zeros .*unknown='error'"):
+    with pytest.warns(
+        DataWarning,
+        match=r"column 'city': 1 row\(s\) hold categories not seen in fitting \('Bend'\); "
+        r"encoded as a row of zeros .*unknown='error'",
+    ):
         np.testing.assert_array_equal(pre.transform(unknown)[0, 2:], [0.0, 0.0, 0.0])
     strict = Preprocessor(target="price", unknown="error").fit(houses())
     with pytest.raises(DataError, match=r"column 'city' row 1: category 'Bend' was not seen in fitting"):

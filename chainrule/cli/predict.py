@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import math
 import os
 import sys
 import tempfile
@@ -68,7 +67,10 @@ def prediction_columns(model: Any, preprocessor: Any, table: Any) -> dict[str, l
     outputs = backend.to_numpy(row_outputs(model, preprocessor.transform(table))).astype(numpy.float64)
     digits = significant_digits(model)
     predictions = preprocessor.inverse_transform_target(outputs).reshape(len(table))
-    columns = {"prediction": [_text(value, digits) for value in predictions.tolist()]}
+    if predictions.dtype.kind == "f":
+        columns = {"prediction": [f"{value:.{digits}g}" for value in predictions.tolist()]}
+    else:
+        columns = {"prediction": [str(value) for value in predictions.tolist()]}
     if preprocessor.task == "classification":
         if outputs.shape[1] == 1:
             positive = 1.0 / (1.0 + numpy.exp(-outputs[:, 0]))
@@ -79,13 +81,6 @@ def prediction_columns(model: Any, preprocessor: Any, table: Any) -> dict[str, l
         for k, label in enumerate(preprocessor.classes_.tolist()):
             columns[f"proba_{label}"] = [f"{p:.{digits}g}" for p in probabilities[:, k].tolist()]
     return columns
-
-
-def _text(value: Any, digits: int) -> str:
-    """A prediction as CSV text: floats to ``digits`` significant digits, labels as they are."""
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.{digits}g}"
-    return str(value)
 
 
 @contextlib.contextmanager
@@ -128,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
             if not written:
                 writer.writerow([*inputs, *predicted])
             written += chunk.n_rows
-            cells = [["" if cell is None else cell for cell in chunk[name].tolist()] for name in inputs]
-            writer.writerows(zip(*cells, *predicted.values()))
+            writer.writerows(zip(*(chunk[name].tolist() for name in inputs), *predicted.values()))
         if not written:
             raise UsageError(f"{args.data} has no data rows to predict; add rows below the header")
     return 0

@@ -6,7 +6,8 @@ of a streamed file), in this order:
 1. named in ``categorical`` → **categorical**;
 2. numbers (a float column, or text where at least half the cells are plain numbers, its stray
    text then an error naming the cell) → **numeric**, unless the name looks like an identifier
-   (``id``, ``…_id``, ``index``) and every value is a distinct whole number → dropped (**id**);
+   (``id``, ``…_id``, ``index``) and its values are whole numbers, more than half of them
+   distinct → dropped (**id**);
 3. text where at least 90% of the cells are numbers written with thousands separators, a
    currency sign or a percent sign (``"1,200"``, ``"$3.50"``, ``"12%"`` = 0.12) → **formatted**
    numeric;
@@ -240,11 +241,14 @@ def _date_features(moment: datetime) -> tuple[float, float, float, float]:
     return float(moment.year), float(moment.month), float(moment.weekday()), days
 
 
-def distinct_whole_numbers(values: numpy.ndarray) -> bool:
-    """True when every value is present, a whole number, and no two are equal (an identifier column)."""
-    if numpy.isnan(values).any() or not bool(numpy.all(values == numpy.round(values))):
-        return False
-    return len(numpy.unique(values)) == len(values)
+def near_unique_whole_numbers(values: numpy.ndarray) -> int | None:
+    """The number of distinct values when they are whole numbers, at least :data:`NEAR_UNIQUE_MIN`
+    and more than half the present cells (an identifier column); else None."""
+    present = values[~numpy.isnan(values)]
+    if len(present) < NEAR_UNIQUE_MIN or not bool(numpy.all(present == numpy.round(present))):
+        return None
+    distinct = len(numpy.unique(present))
+    return distinct if 2 * distinct > len(present) else None
 
 
 def is_missing(value: Any) -> bool:

@@ -11,7 +11,7 @@ is plain JSON), so ``predict`` on raw rows applies exactly the same transform:
 * numeric features: ``z = (x − mean) / std`` with the training mean and population standard
   deviation, computed without overflow or underflow (:class:`~chainrule.data.statistics.Moments`);
 * categorical features: one-hot, one column per kept category (sorted), plus ``c=<other>`` when
-  more than ``max_categories`` categories were seen (the rare ones map there); a category not
+  more than ``max_categories`` categories were seen (the rare ones, listed in ``rare_``, map there); a category not
   seen in fitting maps to ``<other>`` where the column has it, else to a row of zeros, with a
   warning (``unknown="error"``: an error naming the row);
 * the target: regression → float32 ``(n, 1)``, standardised by the same rule when
@@ -246,13 +246,13 @@ class Preprocessor:
         if self.categorical is not None and name in self.categorical:
             return ColumnInfo(name, "feature", "categorical", "named in categorical")
         if values.dtype != object:
-            if (
-                rules.looks_like_id(name)
-                and len(values) >= rules.NEAR_UNIQUE_MIN
-                and rules.distinct_whole_numbers(values)
-            ):
-                reason = f"ID-like: the name looks like an identifier and all {len(values)} values are distinct"
-                return ColumnInfo(name, "dropped", "id", reason + "; name it in categorical to keep it")
+            distinct = rules.near_unique_whole_numbers(values) if rules.looks_like_id(name) else None
+            if distinct is not None:
+                reason = (
+                    f"ID-like: the name looks like an identifier and {distinct} of its {len(values)} values are "
+                    "distinct whole numbers; name it in categorical to keep it"
+                )
+                return ColumnInfo(name, "dropped", "id", reason, details={"distinct": distinct})
             return ColumnInfo(name, "feature", "numeric", "numbers")
         sample = rules.sample_present(values)
         if not sample or rules.plain_number_share(sample) >= 0.5:
@@ -395,6 +395,7 @@ class Preprocessor:
             keys = numpy.where(missing, self.category_fill_[index], keys)
         distinct, inverse = numpy.unique(keys.astype(str), return_inverse=True)
         lookup = {category: j for j, category in enumerate(categories)}
+        lookup.update(dict.fromkeys(self.rare_[index], len(categories)))  # seen in fitting, mapped to <other>
         codes = numpy.array([lookup.get(key, -1) for key in distinct.tolist()], dtype=numpy.int64)[inverse.reshape(-1)]
         unseen = codes < 0
         if unseen.any():
@@ -513,6 +514,7 @@ class Preprocessor:
                 "names": self.categorical_,
                 "categories": self.categories_,
                 "other": self.other_,
+                "rare": self.rare_,
                 "fill": self.category_fill_,
             },
             "target_mean": self.target_mean_,
@@ -582,6 +584,12 @@ class Preprocessor:
         ]
         others = _sized(categorical, "other", k, "categorical.")
         self.other_ = [bool(_check(o, bool, "categorical.other")) for o in others]
+        self.rare_ = [
+            _names({"r": r}, "r", f"categorical.rare[{i}]")
+            for i, r in enumerate(_sized(categorical, "rare", k, "categorical."))
+        ]
+        if any(bool(rare) != other for rare, other in zip(self.rare_, self.other_)):
+            raise ValueError("categorical.rare must list categories exactly for the columns with other")
         fill = categorical.get("fill")
         self.category_fill_ = None if fill is None else [_check(f, str, "categorical.fill") for f in fill]
         if (self.category_fill_ is None) != (self.impute is None) or (fill is not None and len(fill) != k):
@@ -688,7 +696,7 @@ class _Fitting:
                 empty = all(m.n == 0 for m in self.moments[i])
                 self._drop(info, "empty" if empty else "constant", self.moments[i][0])
             info.outputs = kept
-        pre.categorical_, pre.categories_, pre.other_ = [], [], []
+        pre.categorical_, pre.categories_, pre.other_, pre.rare_ = [], [], [], []
         pre.category_fill_ = [] if pre.impute is not None else None
         for i, info in enumerate(self.categorical):
             counts = self.counts[i]
@@ -713,6 +721,7 @@ class _Fitting:
             pre.categorical_.append(info.name)
             pre.categories_.append(kept)
             pre.other_.append(other)
+            pre.rare_.append(sorted(ranked[len(kept) :]))
             if pre.category_fill_ is not None:
                 pre.category_fill_.append(_most_frequent(counts))
             info.outputs = [f"{info.name}={c}" for c in [*kept, *([OTHER] if other else [])]]

@@ -120,7 +120,23 @@ def _header(path: Path, dialect: Dialect) -> list[str]:
 
 
 def _typed(cells: list[str] | numpy.ndarray, na: set[str]) -> numpy.ndarray:
-    """float64 when every non-missing (stripped) cell is a number (missing → NaN), else text with None for missing."""
+    """float64 when every non-missing (stripped) cell is a number (missing → NaN), else text with None for missing.
+
+    With pyarrow the cells are stripped, matched and parsed by its compute kernels; the ``csv``-module
+    path does the same in Python.
+    """
+    try:
+        import pyarrow
+        import pyarrow.compute as pc
+    except ImportError:
+        pyarrow = None
+    if pyarrow is not None:
+        text = pc.utf8_trim_whitespace(pyarrow.array(cells, type=pyarrow.string()))
+        text = pc.if_else(pc.is_in(text, value_set=pyarrow.array(sorted(na), type=pyarrow.string())), None, text)
+        try:
+            return pc.cast(text, pyarrow.float64()).fill_null(numpy.nan).to_numpy(zero_copy_only=False)
+        except pyarrow.ArrowInvalid:
+            return text.to_numpy(zero_copy_only=False)
     stripped = [None if cell is None or cell.strip() in na else cell.strip() for cell in cells]
     text = numpy.array(stripped, dtype=object)
     try:

@@ -241,7 +241,15 @@ def _as_column(name: Any, values: Any) -> numpy.ndarray:
         return array
     if array.dtype.kind in "iub":
         return array.astype(numpy.float64)
+    if array.dtype == object and _text_cells(array):
+        return array
     return numpy.array([None if _is_missing(value) else str(value) for value in array], dtype=object)
+
+
+def _text_cells(array: numpy.ndarray) -> bool:
+    """True when every cell is ``str`` or None already (the readers' columns), checked at C speed."""
+    kinds = set(map(type, array.tolist()))
+    return kinds <= {str, type(None)}
 
 
 def _is_missing(value: Any) -> bool:
