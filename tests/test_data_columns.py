@@ -175,3 +175,16 @@ def test_unseen_category_in_a_column_without_other_is_a_row_of_zeros_or_strict_e
     pre = Preprocessor(target="y").fit(Table(columns))
     with pytest.warns(DataWarning, match=r"encoded as a row of zeros"):
         np.testing.assert_array_equal(pre.transform(Table({"x0": [1.0], "c": ["r"]}))[0, 1:], [0.0, 0.0])
+
+
+def test_a_version_1_preprocessor_still_loads():
+    v1 = {"format": "chainrule.data.Preprocessor", "version": 1, "target": "price", "task": "regression",
+          "standardize": True, "standardize_target": True, "impute": None, "features": ["size", "city"],
+          "numeric": {"names": ["size"], "mean": [2000.0], "std": [500.0], "fill": None},
+          "categorical": {"names": ["city"], "categories": [["a", "b"]], "fill": None},
+          "target_mean": 3e5, "target_std": 1e5, "classes": None}  # fmt: skip
+    pre = Preprocessor.from_dict(v1)
+    np.testing.assert_array_equal(pre.transform(Table({"size": [2500.0], "city": ["b"]})), [[1.0, 0.0, 1.0]])
+    assert pre.inverse_transform_target(np.array([[0.5]]))[0, 0] == 350000.0
+    with pytest.raises(DataError, match=r"category 'c' was not seen in fitting"):  # strict, as version 1 was
+        pre.transform(Table({"size": [1.0], "city": ["c"]}))

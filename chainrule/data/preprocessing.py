@@ -76,9 +76,9 @@ def infer_task(values: numpy.ndarray) -> str:
     else:
         numbers = _target_numbers(Table({"y": values}), "y", kind)
     numbers = numbers[numpy.isfinite(numbers)]
-    distinct = numpy.unique(numbers)
-    if len(distinct) == 0 or not bool(numpy.all(distinct == numpy.round(distinct))):
+    if len(numbers) == 0 or not bool(numpy.all(numbers == numpy.round(numbers))):
         return "regression"
+    distinct = numpy.unique(numbers)
     k = len(distinct)
     if k <= 2 or (k <= MAX_INFERRED_CLASSES and 2 * k <= len(numbers)):
         return "classification"
@@ -534,6 +534,8 @@ class Preprocessor:
         """
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise DataError(f"not a saved chainrule Preprocessor (expected a dict with format {FORMAT!r})")
+        if state.get("version") == 1:
+            state = _from_version_1(state)
         if state.get("version") != VERSION:
             raise DataError(
                 f"saved Preprocessor version {state.get('version')!r} is not {VERSION}; use the chainrule that saved it"
@@ -615,6 +617,29 @@ class Preprocessor:
             raise ValueError("classes must be all text or all numbers")
         self._fitted = True
         return self
+
+
+def _from_version_1(state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 preprocessor (chainrule 0.1: numeric and one-hot columns only) in version 2's layout:
+    every column kept, no <other> category, an unseen category an error as it was then."""
+    try:
+        numeric, categorical = dict(state["numeric"]), dict(state["categorical"])
+        names, cats = list(numeric["names"]), list(categorical["names"])
+        columns = [ColumnInfo(name, "feature", "numeric", "numbers", [name]).to_dict() for name in names]
+        columns += [
+            ColumnInfo(name, "feature", "categorical", "text", [f"{name}={c}" for c in kept]).to_dict()
+            for name, kept in zip(cats, categorical["categories"])
+        ]
+        order = {name: i for i, name in enumerate(state["features"])}
+        columns.sort(key=lambda info: order.get(info["name"], len(order)))
+        if state["target"] is not None:
+            kind = "numeric" if state["task"] == "regression" else "categorical"
+            columns.append(ColumnInfo(state["target"], "target", kind, f"{state['task']} target").to_dict())
+    except (KeyError, TypeError) as error:
+        raise DataError(f"saved Preprocessor is incomplete or damaged ({error!r}); save it again") from None
+    categorical.update(other=[False] * len(cats), rare=[[] for _ in cats])
+    return dict(state, version=VERSION, max_categories=MAX_CATEGORIES, unknown="error", drop_constant=False,
+                columns=columns, numeric=numeric, categorical=categorical)  # fmt: skip
 
 
 class _Fitting:

@@ -37,8 +37,10 @@ import numpy
 from chainrule.data.dialect import DataError, Dialect, check_path, open_text, sniff
 from chainrule.data.table import DEFAULT_NA_VALUES, Table, concat_tables, not_a_number
 
-CHUNK_BYTES = 1 << 24
-"""Bytes of CSV text per chunk (pyarrow's block size): 16 MiB, about 1.5 million numbers."""
+CHUNK_BYTES = 1 << 20
+"""Bytes of CSV text per chunk (pyarrow's block size): 1 MiB, about 100,000 numbers. pyarrow's streaming
+reader reads up to 32 blocks ahead, so this also bounds its buffers (32 MiB); larger blocks were not
+faster in ``benchmarks/bench_data.py``."""
 CHUNK_ROWS = 1 << 16
 """Rows per chunk where a file is read by rows (Parquet, Arrow, the ``csv``-module parser)."""
 PARQUET_SUFFIXES = (".parquet", ".pq")

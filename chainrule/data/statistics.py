@@ -42,17 +42,23 @@ class Moments:
 
     def update(self, values: numpy.ndarray) -> None:
         """Add a chunk of values (float64, NaN for missing)."""
-        present = values[~numpy.isnan(values)]
-        self.missing += len(values) - len(present)
+        low, high = float(numpy.min(values, initial=math.inf)), float(numpy.max(values, initial=-math.inf))
+        present = values
+        if math.isnan(low) or math.isnan(high):  # NaN propagates through min and max
+            present = values[~numpy.isnan(values)]
+            self.missing += len(values) - len(present)
+            if not len(present):
+                return
+            low, high = float(present.min()), float(present.max())
         if not len(present):
             return
-        low, high = float(present.min()), float(present.max())
         scale = power_of_two_near(max(abs(low), abs(high)))
-        z = present / scale
+        z = present * (1.0 / scale)  # exact: a power of two
         mean = float(z.mean())
+        z -= mean
         part = Moments()
         part.n, part.mean, part.scale, part.low, part.high = len(present), mean * scale, scale, low, high
-        part.m2 = float(numpy.dot(z - mean, z - mean))
+        part.m2 = float(numpy.dot(z, z))
         self.merge(part)
 
     def merge(self, other: Moments) -> None:
