@@ -33,6 +33,26 @@ def check_output_path(path: str, flag: str) -> Path:
     return target
 
 
+def add_reading_options(parser: Any) -> None:
+    """``--delimiter`` and ``--no-header``, for the subcommands that read a data file."""
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="the CSV field separator (default: detected among , ; tab |; write tab as '\\t')",
+    )
+    parser.add_argument("--no-header", action="store_true", help="the first row of the CSV is data, not names")
+
+
+def reading_options(args: Any) -> dict[str, Any]:
+    """The keyword arguments of ``chainrule.data.iter_tables`` / ``read_table`` that the options ask for."""
+    delimiter = args.delimiter
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise UsageError(f"--delimiter {args.delimiter!r} must be one character, e.g. ';' or '\\t'")
+    return {"delimiter": delimiter, "header": not args.no_header}
+
+
 def load_dataset_tables(name: str, data_dir: str | None) -> tuple[Any, Any, Any]:
     """``(dataset, train table, test table)``; datasets without a fixed test split are split
     80/20 with seed 0 (stratified by class for classification)."""
@@ -88,7 +108,7 @@ def score(model: nn.Module, preprocessor: Any, tables: Any) -> dict[str, float]:
             continue
         truth = preprocessor.target_values(table)
         errors = preprocessor.inverse_transform_target(outputs).reshape(-1) - truth
-        squared += float(errors @ errors)
+        squared += float(numpy.square(errors).sum())
         absolute += float(numpy.abs(errors).sum())
         truth_moments.update(truth)
     if n == 0:

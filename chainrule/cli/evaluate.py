@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import format_scores, load_dataset_tables, score
+from chainrule.cli.common import add_reading_options, format_scores, load_dataset_tables, reading_options, score
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
         help="which part of the dataset (datasets without their own test split use train's 80/20 split)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_reading_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if preprocessor is None or preprocessor.target is None:
         raise UsageError(f"{args.model} holds no preprocessing with a target, so it cannot be scored on raw rows")
     if args.data is not None:
-        table = iter_tables(args.data)  # chunk by chunk: memory does not grow with the rows
+        table = iter_tables(args.data, **reading_options(args))  # chunk by chunk: memory does not grow with the rows
     else:
         dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
         if dataset.target != preprocessor.target:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import check_output_path
+from chainrule.cli.common import add_reading_options, check_output_path, reading_options
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("model", metavar="MODEL.safetensors")
     parser.add_argument("data", metavar="DATA.csv")
     parser.add_argument("--out", metavar="FILE", help="write the CSV here (atomically) instead of stdout")
+    add_reading_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     written = 0
     with _output(out) as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        for chunk in iter_tables(args.data, text=True):  # cells kept as written
+        for chunk in iter_tables(args.data, text=True, **reading_options(args)):  # cells kept as written
             if chunk.n_rows == 0:
                 continue
             predicted = prediction_columns(checkpoint.model, preprocessor, typed(chunk))

@@ -58,7 +58,7 @@ class Moments:
         z -= mean
         part = Moments()
         part.n, part.mean, part.scale, part.low, part.high = len(present), mean * scale, scale, low, high
-        part.m2 = float(numpy.dot(z, z))
+        part.m2 = float(numpy.square(z, out=z).sum())  # pairwise summation; no BLAS threads for a dot
         self.merge(part)
 
     def merge(self, other: Moments) -> None:
