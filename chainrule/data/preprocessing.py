@@ -381,8 +381,8 @@ class Preprocessor:
                 raise _missing_error_at(table, column, int(numpy.flatnonzero(missing)[0]))
             values = numpy.where(missing, self.fill_[j], values)
         if self.standardize:
-            return standardized(values, self.mean_[j], self.std_[j])
-        return values
+            values = standardized(values, self.mean_[j], self.std_[j])
+        return _float32_range(table, column, values)
 
     def _codes(self, table: Table, name: str, index: int) -> numpy.ndarray:
         """Each row's category index (``len(categories)`` for ``<other>``, −1 for none)."""
@@ -436,7 +436,7 @@ class Preprocessor:
             y = self.target_values(table)
             if self.target_mean_ is not None:
                 y = standardized(y, self.target_mean_, self.target_std_)
-            return backend.xp.asarray(y.astype(numpy.float32)[:, None])
+            return backend.xp.asarray(_float32_range(table, self.target, y).astype(numpy.float32)[:, None])
         values = table[self.target]
         keys = _keys(values) if self.classes_.dtype == object else values
         lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
@@ -867,6 +867,19 @@ def _check_finite(table: Table, name: str, values: numpy.ndarray) -> None:
             f"column {name!r} {table.row_name(int(numpy.flatnonzero(infinite)[0]))}: infinity is not a usable "
             "value; replace it with a finite number or drop the row"
         )
+
+
+def _float32_range(table: Table, name: str, values: numpy.ndarray) -> numpy.ndarray:
+    """``values`` (float64, encoded) unchanged, or an error naming the first cell whose encoded value lies
+    beyond float32's range (±3.4e38): the model's input would be infinite."""
+    beyond = numpy.abs(values) > numpy.finfo(numpy.float32).max
+    if beyond.any():
+        row = int(numpy.flatnonzero(beyond)[0])
+        raise DataError(
+            f"column {name!r} {table.row_name(row)}: {table.numeric(name)[row]:g} is too large for the model: "
+            "encoded as its float32 input it is beyond ±3.4e38; correct the value or drop the row"
+        )
+    return values
 
 
 def _missing_error_at(table: Table, name: str, row: int, target: bool = False) -> DataError:
