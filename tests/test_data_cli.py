@@ -13,7 +13,22 @@ import pytest
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(["chainrule", *args], capture_output=True, text=True, cwd=cwd)
+    """``chainrule ARGS`` run in this process (in ``cwd``), its stdout and stderr captured."""
+    import contextlib
+    import io
+    import os
+
+    from chainrule.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd or here)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(list(args))
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from chainrule.cli import main
 from chainrule.data import Preprocessor, iter_tables, read_csv
 from chainrule.data.streaming import FileBatches, held_out
 
@@ -118,14 +119,12 @@ def models(tmp_path_factory):
             writer.writerows(zip(*(table[c].tolist() for c in columns)))
         command = ["chainrule", "train", str(subset), "--target", target, "--hidden", "8", "--epochs", "3",
                    "--save", str(paths[name]), "--quiet"]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True)
+        assert main(command[1:]) == 0
     return paths
 
 
 def predict_cli(model, data, out):
-    result = subprocess.run(["chainrule", "predict", str(model), str(data), "--out", str(out)], capture_output=True,
-                            text=True)  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert main(["predict", str(model), str(data), "--out", str(out)]) == 0
     with open(out, newline="") as handle:
         return list(csv.reader(handle))
 
