@@ -27,7 +27,6 @@ name), the rest mapped to one ``<other>`` category. Each dropped column and each
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -249,8 +248,3 @@ def near_unique_whole_numbers(values: numpy.ndarray) -> int | None:
         return None
     distinct = len(numpy.unique(present))
     return distinct if 2 * distinct > len(present) else None
-
-
-def is_missing(value: Any) -> bool:
-    """True for None and NaN."""
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -437,19 +437,17 @@ class Preprocessor:
             if self.target_mean_ is not None:
                 y = standardized(y, self.target_mean_, self.target_std_)
             return backend.xp.asarray(_float32_range(table, self.target, y).astype(numpy.float32)[:, None])
-        values = table[self.target]
-        keys = _keys(values) if self.classes_.dtype == object else values
+        keys = _class_keys(table, self.target, text=self.classes_.dtype == object)
+        distinct, inverse = numpy.unique(keys, return_inverse=True)
         lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
-        codes = numpy.empty(len(keys), dtype=numpy.int64)
-        for row, key in enumerate(keys.tolist()):
-            if key is None or (isinstance(key, float) and math.isnan(key)):
-                raise _missing_error_at(table, self.target, row, target=True)
-            if key not in lookup:
-                raise DataError(
-                    f"target column {self.target!r} {table.row_name(row)}: class {key!r} was not seen in fitting; "
-                    f"the classes are {self.classes_.tolist()}"
-                )
-            codes[row] = lookup[key]
+        codes = numpy.array([lookup.get(key, -1) for key in distinct.tolist()], dtype=numpy.int64)
+        codes = codes[inverse.reshape(-1)]
+        if (codes < 0).any():
+            row = int(numpy.flatnonzero(codes < 0)[0])
+            raise DataError(
+                f"target column {self.target!r} {table.row_name(row)}: class {keys[row].item()!r} was not seen in "
+                f"fitting; the classes are {self.classes_.tolist()}"
+            )
         return backend.xp.asarray(codes)
 
     def target_values(self, table: Table) -> numpy.ndarray:
@@ -655,7 +653,6 @@ class _Fitting:
         self.kept_values: list[list[list[numpy.ndarray]]] = [[[] for _ in info.outputs] for info in self.numeric]
         self.categorical = [info for info in pre.columns_ if info.role == "feature" and info.kind == "categorical"]
         self.counts = [Counter() for _ in self.categorical]
-        self.missing = [0 for _ in self.categorical]
         self.target = Moments() if pre.target is not None and pre.task == "regression" else None
         self.classes: Counter = Counter()
         self.chunks = 0
@@ -682,21 +679,14 @@ class _Fitting:
             absent = keys == None  # noqa: E711 (element-wise)
             if pre.impute is None and absent.any():
                 raise _missing_error_at(table, info.name, int(numpy.flatnonzero(absent)[0]))
-            self.missing[i] += int(absent.sum())
             count_values(self.counts[i], keys)
         if pre.target is None:
             return
         if self.target is not None:
             self.target.update(pre.target_values(table))
         else:
-            values = table[pre.target]
-            keys = _keys(values) if values.dtype == object else values
-            absent = [row for row, key in enumerate(keys.tolist()) if rules.is_missing(key)]
-            if absent:
-                raise _missing_error_at(table, pre.target, absent[0], target=True)
-            if values.dtype != object:
-                _check_finite(table, pre.target, values)
-            distinct, number = numpy.unique(keys.astype(str) if values.dtype == object else keys, return_counts=True)
+            keys = _class_keys(table, pre.target)
+            distinct, number = numpy.unique(keys, return_counts=True)
             self.classes.update(dict(zip(distinct.tolist(), number.tolist())))
 
     def finish(self) -> None:
@@ -808,6 +798,25 @@ class _Fitting:
         else:
             array = numpy.array(classes, dtype=numpy.float64)
             pre.classes_ = array.astype(numpy.int64) if bool((array == numpy.round(array)).all()) else array
+
+
+def _class_keys(table: Table, name: str, text: bool | None = None) -> numpy.ndarray:
+    """A classification target's labels: text as ``str`` (numbers written as text when ``text``), or numbers;
+    a missing or infinite label is an error naming its row."""
+    values = table[name]
+    if text is None:
+        text = values.dtype == object
+    if values.dtype != object and not text:
+        missing = numpy.isnan(values)
+        if missing.any():
+            raise _missing_error_at(table, name, int(numpy.flatnonzero(missing)[0]), target=True)
+        _check_finite(table, name, values)
+        return values
+    keys = _keys(values)
+    missing = keys == None  # noqa: E711 (element-wise)
+    if missing.any():
+        raise _missing_error_at(table, name, int(numpy.flatnonzero(missing)[0]), target=True)
+    return keys.astype(str)
 
 
 def _warn_dropped(info: ColumnInfo) -> None:
