@@ -12,12 +12,12 @@ Held-out rows are chosen by a seeded hash of the row number (:func:`held_out`), 
 the same on every pass and every machine without reading the file first, and the rows of a part
 are the same whatever the chunk size.
 
-Shuffling differs from a full permutation. The buffer holds ``shuffle_buffer`` rows; each chunk
-read is added to it, the buffer is permuted (by the trainer's generator) and batches are taken
-from it until ``shuffle_buffer`` rows are left, which wait for the next chunk. So each batch is
-drawn uniformly from the buffer plus one chunk, a window that moves through the file: rows
-further apart in the file than that window never share a batch, and rows from the start of the
-file come out early in the epoch. On a file sorted by the target (or by time), shuffle it once on
+Shuffling differs from a full permutation. The buffer holds ``shuffle_buffer`` rows; the rows read
+are added to it until as many again have come, then the whole is permuted (by the trainer's
+generator) and batches are taken from it until ``shuffle_buffer`` rows are left, which wait for
+the next rows. So each batch is drawn uniformly from a window of about twice the buffer that moves
+through the file: rows further apart in the file than that window never share a batch, and rows
+from the start of the file come out early in the epoch. On a file sorted by the target (or by time), shuffle it once on
 disk or make the buffer large; a full permutation would need the whole file in memory.
 """
 
@@ -169,25 +169,33 @@ class FileBatches:
     def epoch(self, generator: Any) -> Iterator[tuple[Any, Any]]:
         """One pass: shuffled through the buffer with ``generator``, or in file order when it is None."""
         size = self.batch_size
-        pending_x: Any = None
-        pending_y: Any = None
+        keep = self.shuffle_buffer if generator is not None else 0
+        refill = max(keep, size)  # rows read before the buffer is permuted again: each row moved about twice
+        held: list[tuple[Any, Any]] = []  # the buffer, then the chunks read since it was last permuted
+        rows = 0
         for table in self.tables():
             if table.n_rows == 0:
                 continue
-            x, y = self.arrays(table)
-            if pending_x is not None and len(pending_x):
-                x, y = backend.xp.concatenate([pending_x, x]), backend.xp.concatenate([pending_y, y])
-            if generator is not None:
-                order = generator.permutation(len(x))
-                x, y = x[order], y[order]
-            keep = self.shuffle_buffer if generator is not None else 0
-            ready = max(len(x) - keep, 0) // size * size
+            held.append(self.arrays(table))
+            rows += table.n_rows
+            if rows - keep < refill:
+                continue
+            x, y = self._joined(held, generator)
+            ready = (len(x) - keep) // size * size
             for start in range(0, ready, size):
                 yield x[start : start + size], y[start : start + size]
-            pending_x, pending_y = x[ready:], y[ready:]
-        if pending_x is not None and len(pending_x):
-            if generator is not None:
-                order = generator.permutation(len(pending_x))
-                pending_x, pending_y = pending_x[order], pending_y[order]
-            for start in range(0, len(pending_x), size):
-                yield pending_x[start : start + size], pending_y[start : start + size]
+            held, rows = [(x[ready:], y[ready:])], len(x) - ready
+        if rows:
+            x, y = self._joined(held, generator)
+            for start in range(0, len(x), size):
+                yield x[start : start + size], y[start : start + size]
+
+    @staticmethod
+    def _joined(parts: list[tuple[Any, Any]], generator: Any) -> tuple[Any, Any]:
+        """The parts' rows as one ``(x, y)``, permuted by ``generator`` (in order when it is None)."""
+        x = parts[0][0] if len(parts) == 1 else backend.xp.concatenate([part[0] for part in parts])
+        y = parts[0][1] if len(parts) == 1 else backend.xp.concatenate([part[1] for part in parts])
+        if generator is None:
+            return x, y
+        order = generator.permutation(len(x))
+        return x[order], y[order]
