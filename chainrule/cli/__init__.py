@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot")
+SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot", "serve")
 """Names of the modules in ``chainrule.cli`` that each add one subcommand, in help order."""
 
 FLOATING_POINT_WARNING = r"(overflow|invalid value|divide by zero) encountered"
