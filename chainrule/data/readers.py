@@ -121,11 +121,11 @@ def _header(path: Path, dialect: Dialect) -> list[str]:
     return names
 
 
-def _typed(cells: list[str] | numpy.ndarray, na: set[str]) -> numpy.ndarray:
+def _typed(cells: Any, na: set[str]) -> numpy.ndarray:
     """float64 when every non-missing (stripped) cell is a number (missing → NaN), else text with None for missing.
 
-    With pyarrow the cells are stripped, matched and parsed by its compute kernels; the ``csv``-module
-    path does the same in Python.
+    ``cells`` is a list, an ``object`` array or a pyarrow string array. With pyarrow the cells are
+    stripped, matched and parsed by its compute kernels; without it, the same in Python.
     """
     try:
         import pyarrow
@@ -133,7 +133,9 @@ def _typed(cells: list[str] | numpy.ndarray, na: set[str]) -> numpy.ndarray:
     except ImportError:
         pyarrow = None
     if pyarrow is not None:
-        text = pc.utf8_trim_whitespace(pyarrow.array(cells, type=pyarrow.string()))
+        if not isinstance(cells, pyarrow.Array):
+            cells = pyarrow.array(cells, type=pyarrow.string())
+        text = pc.utf8_trim_whitespace(cells)
         text = pc.if_else(pc.is_in(text, value_set=pyarrow.array(sorted(na), type=pyarrow.string())), None, text)
         try:
             return pc.cast(text, pyarrow.float64()).fill_null(numpy.nan).to_numpy(zero_copy_only=False)
@@ -229,10 +231,10 @@ def _arrow_chunks(
         for batch in reader:
             columns = {}
             for name, column in zip(names, batch.columns):
-                values = column.to_numpy(zero_copy_only=False)
                 if column.type == pyarrow.string() and not text:
-                    values = _typed(values, na)
-                columns[name] = values
+                    columns[name] = _typed(column, na)  # stripped, missing matched, numbers found by arrow
+                else:
+                    columns[name] = column.to_numpy(zero_copy_only=False)
             yield Table(columns, source=str(path), lines=lines, first_row=first_row)
             first_row += batch.num_rows
     except pyarrow.ArrowInvalid as error:
