@@ -45,13 +45,17 @@ def test_house_price_loss_step_and_explanation_are_the_seeds():
     expected = explain_of(session, "w1_21")
     assert shown["seed_name"] == "w1_21" and shown["gradient"] == expected.value
     assert shown["updated"] == pytest.approx(0.50366, abs=5e-6)
-    texts = [
-        " = ".join(part["text"] for part in block["parts"])
-        for section in shown["sections"]
-        for block in section["blocks"]
-        if block["kind"] == "equation"
-    ]
-    assert texts == [" = ".join(p.text for p in b.parts) for b in expected.blocks if hasattr(b, "parts")]
+    d = shown["derivation"]  # the page's equations: ∂z/∂w, the chain, the one path from L, the update
+    factors = [[d["third"]["symbol"], *d["third"]["forms"], d["third"]["display"]]]
+    texts = [" = ".join(part["text"] for part in parts) for parts in
+             [*factors, d["chain_equation"], d["path_equation"], d["update"]["equation"]]]  # fmt: skip
+    gradients = expected.blocks.index(
+        next(b for b in expected.blocks if getattr(b, "title", "").startswith("Gradients"))
+    )
+    assert (
+        texts == [" = ".join(p.text for p in b.parts) for b in expected.blocks[gradients:] if hasattr(b, "parts")][:4]
+    )
+    assert [f["value"] for f in d["chain"]] == [f.value for f in expected.chain]  # the same floats
     session.apply({"type": "step"})
     state = session.state()
     assert round(state["loss"]["train"], 5) == 0.35064

@@ -1,16 +1,16 @@
-"""The page's one door to ``chainrule.explain``: a walk-through as JSON the page typesets with KaTeX.
+"""The page's one door to ``chainrule.explain``: one weight's derivation as the data the page typesets.
 
-The page never derives anything: it shows what :func:`chainrule.diagnostics.explain` computed,
-block by block, with each formula's LaTeX (for KaTeX) and terminal text (for tests and for a
-screen reader's ``aria-label``).  The JSON is
+The page never derives anything: it shows what :func:`chainrule.diagnostics.derive_parameter`
+computed on the live model (one traced pass, that element's factors: cheap enough for every frame
+while training runs) in the derivation's JSON schema (``chainrule.derivation``, documented in
+:mod:`chainrule.diagnostics.derivation`), every formula with its LaTeX (for KaTeX), its terminal
+text (for tests and a screen reader's ``aria-label``) and its HTML.  The JSON is
 
 ``{"param": "0.weight[1, 0]", "seed_name": "w1_21", "symbol": LaTeX, "value": w, "gradient": ∂L/∂w,
-"updated": w − η ∂L/∂w or None, "lr": η, "loss": L, "loss_after": L after the SGD step,
-"samples": n, "sections": [{"title": str, "blocks": [block, …]}, …]}``
+"updated": w − η ∂L/∂w or None, "lr": η, "loss": L, "samples": n, "derivation": parameter}``
 
-where a block is ``{"kind": "paragraph", "text": str}``, ``{"kind": "equation", "parts": [{"latex":
-str, "text": str}, …], "note": str, "indent": int}`` (parts joined by "=") or ``{"kind": "table",
-"header": [str, …], "rows": [[{"latex": str, "text": str} | {"text": str}, …], …]}``.
+where ``parameter`` is :meth:`~chainrule.diagnostics.derivation.ParameterDerivation.to_dict`'s
+(``third``, ``chain``, ``chain_equation``, ``path``, ``path_equation``, ``samples``, ``update``).
 """
 
 from __future__ import annotations
@@ -18,43 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chainrule.diagnostics import explain
-from chainrule.diagnostics.notation import Math
-from chainrule.diagnostics.render import Equation, Heading, Paragraph, Table
-
-
-def _math(part: Math | str) -> dict[str, str]:
-    if isinstance(part, str):
-        return {"text": part}
-    return {"latex": part.latex, "text": part.text}
-
-
-def _block(block: Any) -> dict[str, Any]:
-    if isinstance(block, Paragraph):
-        return {"kind": "paragraph", "text": block.text}
-    if isinstance(block, Equation):
-        return {
-            "kind": "equation",
-            "parts": [_math(part) for part in block.parts],
-            "note": block.note,
-            "indent": block.indent,
-        }
-    if isinstance(block, Table):
-        return {"kind": "table", "header": list(block.header), "rows": [[_math(c) for c in row] for row in block.rows]}
-    raise TypeError(f"unknown walk-through block {type(block).__name__}")
-
-
-def _sections(blocks: list[Any]) -> list[dict[str, Any]]:
-    sections: list[dict[str, Any]] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            if block.level > 1:
-                sections.append({"title": block.title, "blocks": []})
-        elif sections:
-            sections[-1]["blocks"].append(_block(block))
-        else:
-            sections.append({"title": "", "blocks": [_block(block)]})
-    return sections
+from chainrule.diagnostics import derive_parameter, explain
 
 
 def _number(value: Any) -> float | None:
@@ -62,27 +26,22 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def derivation(model: Any, loss_fn: Any, x: Any, y: Any, param: str | None, lr: float | None) -> dict[str, Any]:
-    """``chainrule.explain(model, loss_fn, x, y, param, lr)`` as the JSON described in the module docstring.
-
-    ``param`` names one element (``"0.weight[1,0]"``, ``"w1_21"``) or nothing (then ``param``,
-    ``value`` and ``gradient`` are None and the sections hold the whole step).
-    """
-    e = explain(model, loss_fn, x, y, param=param, lr=lr)
-    ref = e.param
-    single = ref is not None and ref.index is not None
+def derivation(model: Any, loss_fn: Any, x: Any, y: Any, param: str, lr: float | None) -> dict[str, Any]:
+    """The derivation of the element ``param`` (``"0.weight[1,0]"``, ``"w1_21"``) of the live
+    ``model`` on (x, y), as the JSON described in the module docstring."""
+    d = derive_parameter(model, loss_fn, x, y, param, lr=lr)
+    data = d.to_dict()
     return {
-        "param": None if ref is None else ref.name,
-        "seed_name": None if ref is None else ref.seed_name,
-        "symbol": None if ref is None else ref.symbol.latex,
-        "value": _number(ref.parameter.data[ref.index]) if single else None,
-        "gradient": _number(e.value) if single else None,
-        "updated": _number(e.updated[ref.tensor_name][ref.index]) if single and e.updated is not None else None,
+        "param": d.ref.name,
+        "seed_name": d.ref.seed_name,
+        "symbol": d.ref.symbol.latex,
+        "value": data["value"],
+        "gradient": _number(d.gradient),
+        "updated": None if d.update is None else data["update"]["after"],
         "lr": lr,
-        "loss": _number(e.loss),
-        "loss_after": None if e.loss_after is None else _number(e.loss_after),
-        "samples": e.samples,
-        "sections": _sections(e.blocks),
+        "loss": data["loss"],
+        "samples": 1 if d.samples is None else data["samples"]["count"],
+        "derivation": data,
     }
 
 

@@ -17,18 +17,14 @@ from typing import Any
 
 from chainrule import backend, nn, optim
 from chainrule.data import Preprocessor, Table, load_dataset, train_test_split
+from chainrule.nn import registry
 from chainrule.tensor import Tensor
 from chainrule.training import NonFiniteLossWarning, Trainer
 from chainrule.training.trainer import _LastFiniteWeights
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "relu": nn.ReLU,
-    "leakyrelu": nn.LeakyReLU,
-    "linear": nn.Identity,
-}
-"""Activation name (as the page and ``chainrule train --activation`` spell it) → module."""
+ACTIVATIONS: dict[str, Any] = {entry.unit_label: entry.make for entry in registry.ACTIVATIONS.values()}
+"""Activation name → a function making it: the registry's, by the label a walk-through gives the units
+(``Layer.activation_name``: ``"linear"`` for the identity, else the ``chainrule train`` name)."""
 
 LOSSES: dict[str, tuple[type[nn.Module], str, str]] = {
     "mse": (nn.MSELoss, "regression", "mean squared error (1/n) Σ (h − y)²"),

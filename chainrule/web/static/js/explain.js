@@ -1,6 +1,8 @@
-// The chain-rule panel: the derivation chainrule.explain computed for the selected parameter,
-// typeset with KaTeX. Nothing is derived here: each equation is the server's LaTeX, joined by "=".
-// Text goes in with textContent only, and KaTeX runs with trust off, so no page text is ever code.
+// The chain-rule panel: the derivation chainrule.diagnostics.derive_parameter computed for the
+// selected parameter (the JSON schema chainrule.derivation), typeset with KaTeX. Nothing is derived
+// here: each equation is the server's formulas (LaTeX for KaTeX, text for tests and screen readers),
+// joined by "=". Text goes in with textContent only, and KaTeX runs with trust off, so no page text
+// is ever code.
 
 import { fmt } from "./colour.js";
 
@@ -8,6 +10,7 @@ import { fmt } from "./colour.js";
 // terms and their mean) is open at first.
 const opened = new Set(["Gradients, by the chain rule", "Gradients: per sample, then their mean (seed 002)",
   "Gradients: per sample, then their sum (seed 002)"]);
+const SHOWN_SAMPLES = 8; // rows of the per-sample table (the mean's equation counts them all)
 
 function tex(latex, target, display = false) {
   if (window.katex) {
@@ -25,30 +28,57 @@ function add(parent, tag, text, className) {
   return node;
 }
 
-function cell(parent, part, tag) {
-  const node = add(parent, tag);
-  if (part.latex !== undefined) tex(part.latex, node); else node.textContent = part.text;
+// An equation: formulas {text, latex} joined by "=", with an optional note after it.
+function equation(parent, parts, note = "", indent = 1) {
+  const node = add(parent, "div", undefined, "equation");
+  node.style.marginLeft = `${12 + 18 * indent}px`;
+  node.dataset.text = parts.map((p) => p.text).join(" = ");
+  node.setAttribute("aria-label", node.dataset.text);
+  tex(parts.map((p) => p.latex).join(" = ") + (note ? `\\quad\\text{(${note.replace(/[{}\\]/g, "")})}` : ""), node);
   return node;
 }
 
-function block(parent, b) {
-  if (b.kind === "paragraph") {
-    add(parent, "p", b.text);
-  } else if (b.kind === "equation") {
-    const node = add(parent, "div", undefined, "equation");
-    node.style.marginLeft = `${12 + 18 * b.indent}px`;
-    node.dataset.text = b.parts.map((p) => p.text).join(" = ");
-    node.setAttribute("aria-label", node.dataset.text);
-    tex(b.parts.map((p) => p.latex).join(" = ") + (b.note ? `\\quad\\text{(${b.note.replace(/[{}\\]/g, "")})}` : ""), node);
-  } else if (b.kind === "table") {
-    const table = add(parent, "table");
-    const head = add(table, "tr");
-    for (const h of b.header) add(head, "th", h);
-    for (const row of b.rows) {
-      const tr = add(table, "tr");
-      for (const c of row) cell(tr, c, "td");
-    }
+// A factor: its symbol, the forms it equals (symbolic, then with the numbers), its value as written.
+function factor(parent, f) {
+  return equation(parent, [f.symbol, ...f.forms, ...(f.display ? [f.display] : [])], f.note);
+}
+
+function section(body, title) {
+  const details = add(body, "details");
+  details.open = opened.has(title);
+  details.addEventListener("toggle", () => (details.open ? opened.add(title) : opened.delete(title)));
+  add(details, "summary", title);
+  return details;
+}
+
+// The derivation of one weight: for one sample ∂z/∂θ, the chain-rule product (and the one path
+// from L where there is one) and the update, then each factor worked out; for a batch the
+// per-sample terms and their mean or sum, then the update.
+function derivationSections(body, d) {
+  if (d.samples === null) {
+    const gradients = section(body, "Gradients, by the chain rule");
+    factor(gradients, d.third);
+    equation(gradients, d.chain_equation);
+    if (d.path_equation) equation(gradients, d.path_equation, "one path from L");
+    if (d.update) equation(gradients, d.update.equation);
+    const factors = section(body, "Each factor, worked out");
+    for (const f of d.chain) factor(factors, f);
+    return;
   }
+  const s = d.samples;
+  const gradients = section(body, `Gradients: per sample, then their ${s.combine} (seed 002)`);
+  const table = add(gradients, "table");
+  const head = add(table, "tr");
+  add(head, "th", "n");
+  for (const symbol of s.symbols) tex(symbol.latex, add(head, "th"));
+  for (let n = 0; n < Math.min(s.count, SHOWN_SAMPLES); n++) {
+    const tr = add(table, "tr");
+    add(tr, "td", String(n + 1));
+    for (const key of ["grad_h", "derivative", "input", "gradient"]) add(tr, "td", fmt(s[key][n]));
+  }
+  if (s.count > SHOWN_SAMPLES) add(gradients, "p", `(the first ${SHOWN_SAMPLES} of ${s.count} samples)`, "note");
+  equation(gradients, s.equation);
+  if (d.update) equation(gradients, d.update.equation);
 }
 
 function quantity(parent, label, value, key) {
@@ -86,12 +116,5 @@ export function drawExplanation(summary, body, state) {
   if (state.training.optimizer !== "sgd") {
     add(summary, "span", `(${state.training.optimizer} takes its own step from the same ∂L/∂w; the update shown is plain SGD's)`, "note");
   }
-  for (const section of e.sections) {
-    if (!section.title) continue;
-    const details = add(body, "details");
-    details.open = opened.has(section.title);
-    details.addEventListener("toggle", () => (details.open ? opened.add(section.title) : opened.delete(section.title)));
-    add(details, "summary", section.title);
-    for (const b of section.blocks) block(details, b);
-  }
+  derivationSections(body, e.derivation);
 }
