@@ -244,3 +244,68 @@ def test_export_without_onnx_meets_the_contract(contract_files, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     row = case("export-without-onnx", "export {houses} m.onnx", "needs the onnx package", "chainrule[onnx]")
     assert_meets_contract(row, contract_files, monkeypatch)
+
+
+def test_dates_formatted_numbers_and_other_categories_export(tmp_path):
+    """The column types of the preprocessor in the graph: a date column's year, month, day of week
+    and days computed from its days since 1970 (before and after 1970, leap days, a time of day),
+    "$1,200" and "12%" given as parsed numbers, and a categorical column's rare categories and a
+    category never seen in fitting in its <other> column."""
+    rng = np.random.default_rng(0)
+    n = 300
+    days = rng.integers(-40_000, 40_000, n)  # 1860 … 2079
+    dates = [str(np.datetime64("1970-01-01") + int(d)) + ("T06:30:00" if d % 3 == 0 else "") for d in days]
+    dates[:3] = ["2000-02-29", "1900-03-01", "1969-12-31T23:59:59"]
+    price = rng.uniform(100, 5000, n)
+    money = [f"${p:,.2f}" for p in price]
+    share = [f"{s:.1f}%" for s in rng.uniform(0, 100, n)]
+    towns = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1]).tolist()
+    towns[:2] = ["rare-1", "rare-2"]
+    target = price / 1000 + np.asarray([d.startswith("19") for d in dates]) + rng.normal(0, 0.1, n)
+    lines = [
+        "when,money,share,town,y",
+        *(f'{w},"{m}",{s},{t},{y}' for w, m, s, t, y in zip(dates, money, share, towns, target)),
+    ]
+    (tmp_path / "mixed.csv").write_text("\n".join(lines) + "\n")
+    table = read_csv(tmp_path / "mixed.csv")
+    preprocessor = Preprocessor(target="y", max_categories=4)
+    with pytest.warns(Warning):  # the rare categories are cut to <other>
+        x = preprocessor.fit_transform(table)
+    kinds = {info.name: info.kind for info in preprocessor.columns_}
+    assert kinds == {"when": "date", "money": "formatted", "share": "formatted", "town": "categorical", "y": "numeric"}
+    assert preprocessor.other_ == [True] and "town=<other>" in preprocessor.feature_names_out
+    model = trained(preprocessor, x, preprocessor.transform_target(table), epochs=2)
+    assert_equal_to_chainrule(model, preprocessor, table, "mixed columns")
+
+    new = tmp_path / "new.csv"
+    new.write_text('when,money,share,town\n1850-06-01,"$2,000.00",50%,zzz\n2100-01-01T12:00:00,$10.00,1%,a\n')
+    rows = read_csv(new)
+    with pytest.warns(Warning, match="not seen in fitting"):
+        assert_equal_to_chainrule(model, preprocessor, rows, "unseen category")
+
+
+def test_date_features_in_the_graph_equal_the_preprocessors_for_years_1_to_9999():
+    from chainrule.data import columns
+    from chainrule.io.onnx import _civil_date, _Graph
+
+    graph = _Graph(onnx)
+    parts = _civil_date(graph, "days")
+    names = ["year", "month", "day_of_week"]
+    double = onnx.TensorProto.DOUBLE
+    proto = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            graph.nodes,
+            "dates",
+            [onnx.helper.make_tensor_value_info("days", double, ["N", 1])],
+            [onnx.helper.make_tensor_value_info(parts[name], double, ["N", 1]) for name in names],
+            graph.constants,
+        ),
+        opset_imports=[onnx.helper.make_opsetid("", OPSET)],
+    )
+    days = np.random.default_rng(0).integers(-719_162, 2_932_896, 5000)  # 0001-01-01 … 9999-12-31
+    cells = np.array([str(np.datetime64("1970-01-01") + int(d)) + "T18:00" for d in days], dtype=object)
+    expected, bad = columns.parse_dates(cells, "iso")
+    assert bad is None
+    outputs = run_onnx(proto, {"days": expected[:, 3:4]})
+    for i, name in enumerate(names):
+        assert (outputs[parts[name]][:, 0] == expected[:, i]).all(), name

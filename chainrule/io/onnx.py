@@ -41,6 +41,7 @@ from typing import Any
 import numpy
 
 from chainrule import nn
+from chainrule.data import columns
 from chainrule.data.preprocessing import _keys as category_keys  # the keys one-hot compares
 from chainrule.io.checkpoint import atomic_write_bytes
 from chainrule.nn import registry
@@ -197,14 +198,57 @@ def _in_features(model: nn.Module) -> int:
     raise TypeError("the model has no Linear or BatchNorm1d layer, so its number of inputs is unknown")
 
 
+def _civil_date(graph: _Graph, days: str) -> dict[str, str]:
+    """Year, month and day of week (Monday 0) of ``days`` since 1970-01-01 (UTC), by Hinnant's
+    ``civil_from_days`` in double arithmetic (exact for whole numbers): with z = ⌊days⌋ + 719468,
+    era = ⌊z / 146097⌋, day of era e = z − 146097 era, year of era
+    y = ⌊(e − ⌊e/1460⌋ + ⌊e/36524⌋ − ⌊e/146096⌋) / 365⌋, day of year d = e − (365 y + ⌊y/4⌋ − ⌊y/100⌋),
+    m′ = ⌊(5d + 2) / 153⌋, month = m′ + 3 (− 12 when m′ ≥ 10), year = y + 400 era (+ 1 when month ≤ 2)."""
+
+    def c(value: float) -> str:
+        return graph.const("k", value, numpy.float64)
+
+    def floor_div(a: str, b: float) -> str:
+        return graph.node("Floor", graph.node("Div", a, c(b)))
+
+    double = graph.onnx.TensorProto.DOUBLE
+    whole = graph.node("Floor", days)
+    z = graph.node("Add", whole, c(719468))
+    era = floor_div(z, 146097)
+    e = graph.node("Sub", z, graph.node("Mul", era, c(146097)))
+    y = graph.node("Add", graph.node("Sub", e, floor_div(e, 1460)), floor_div(e, 36524))
+    y = floor_div(graph.node("Sub", y, floor_div(e, 146096)), 365)
+    start = graph.node("Sub", graph.node("Add", graph.node("Mul", y, c(365)), floor_div(y, 4)), floor_div(y, 100))
+    d = graph.node("Sub", e, start)
+    shifted = floor_div(graph.node("Add", graph.node("Mul", d, c(5)), c(2)), 153)
+    late = graph.node("Cast", graph.node("GreaterOrEqual", shifted, c(10)), to=double)
+    month = graph.node("Sub", graph.node("Add", shifted, c(3)), graph.node("Mul", late, c(12)))
+    early = graph.node("Cast", graph.node("LessOrEqual", month, c(2)), to=double)
+    year = graph.node("Add", graph.node("Add", y, graph.node("Mul", era, c(400))), early)
+    weekday = graph.node("Sub", whole, graph.node("Mul", floor_div(graph.node("Add", whole, c(3)), 7), c(7)))
+    weekday = graph.node("Add", weekday, c(3))  # (⌊days⌋ + 3) mod 7: 1970-01-01 was a Thursday
+    return {"year": year, "month": month, "day_of_week": weekday, "days": days}
+
+
 def _features(graph: _Graph, preprocessor: Any, inputs: list, dtype: Any) -> str:
-    """Raw columns → the model's input features: imputation, standardisation, one-hot, in order."""
+    """Raw columns → the model's input features: date features, imputation, standardisation, one-hot."""
     onnx = graph.onnx
     parts = []
-    if preprocessor.numeric_:
-        k = len(preprocessor.numeric_)
-        inputs.append(onnx.helper.make_tensor_value_info("numeric", onnx.TensorProto.DOUBLE, ["N", k]))
-        x = "numeric"
+    numeric_infos = preprocessor._numeric_infos()
+    if numeric_infos:
+        plain = [info for info in numeric_infos if info.kind != "date"]
+        if plain:
+            inputs.append(onnx.helper.make_tensor_value_info("numeric", onnx.TensorProto.DOUBLE, ["N", len(plain)]))
+        columns = []
+        for info in numeric_infos:
+            if info.kind != "date":
+                index = graph.const("column", [plain.index(info)], numpy.int64)
+                columns.append(graph.node("Gather", "numeric", index, axis=1))
+                continue
+            inputs.append(onnx.helper.make_tensor_value_info(info.name, onnx.TensorProto.DOUBLE, ["N", 1]))
+            date = _civil_date(graph, info.name)
+            columns += [date[output.removeprefix(f"{info.name}.")] for output in info.outputs]
+        x = columns[0] if len(columns) == 1 else graph.node("Concat", *columns, axis=1)
         if preprocessor.fill_ is not None:
             x = graph.node("Where", graph.node("IsNaN", x), graph.const("fill", preprocessor.fill_, numpy.float64), x)
         if preprocessor.standardize:
@@ -219,11 +263,16 @@ def _features(graph: _Graph, preprocessor: Any, inputs: list, dtype: Any) -> str
             fill = graph.const("fill", [preprocessor.category_fill_[index]], object)
             cell = graph.node("Where", missing, fill, cell)
         hits = graph.node("Equal", cell, graph.const("categories", categories, object))
-        parts.append(graph.node("Cast", hits, to=onnx.TensorProto.FLOAT, stem="onehot"))
+        hits = graph.node("Cast", hits, to=onnx.TensorProto.FLOAT, stem="onehot")
+        if preprocessor.other_[index]:  # rare and unseen categories: the <other> column
+            known = graph.node("ReduceMax", hits, graph.const("axes", [1], numpy.int64), keepdims=1)
+            other = graph.node("Sub", graph.const("one", [[1.0]], numpy.float32), known)
+            hits = graph.node("Concat", hits, other, axis=1)
+        parts.append(hits)
     features = parts[0] if len(parts) == 1 else graph.node("Concat", *parts, axis=1, stem="features")
-    return (
-        features if numpy.dtype(dtype) == numpy.float32 else graph.node("Cast", features, to=_dtype_code(onnx, dtype))
-    )
+    if numpy.dtype(dtype) == numpy.float32:
+        return features
+    return graph.node("Cast", features, to=_dtype_code(onnx, dtype))
 
 
 def _classifier_outputs(graph: _Graph, model: nn.Module, preprocessor: Any, z: str, dtype: Any) -> list:
@@ -324,12 +373,25 @@ def build_onnx(model: nn.Module, preprocessor: Any = None) -> Any:
 
 def onnx_inputs(preprocessor: Any, table: Any) -> dict[str, numpy.ndarray]:
     """The inputs of an exported graph for the rows of a :class:`~chainrule.data.Table`: ``numeric``
-    (double ``[N, k]``, NaN where a cell is missing) and one string ``[N, 1]`` array per
-    categorical column, each cell as the preprocessor keys it (``""`` where missing)."""
+    (double ``[N, k]``: the numeric columns, formatted ones parsed, ``"12%"`` → 0.12; NaN where
+    missing), for each date column its days since 1970-01-01 UTC (double ``[N, 1]``), and for each
+    categorical column its cells as the preprocessor keys them (string ``[N, 1]``, ``""`` where missing)."""
     preprocessor._check_fitted()
-    feeds = {}
-    if preprocessor.numeric_:
-        feeds["numeric"] = numpy.asarray(table.numeric_matrix(preprocessor.numeric_), dtype=numpy.float64)
+    feeds, plain = {}, []
+    for info in preprocessor._numeric_infos():
+        values, bad = table[info.name], None
+        if info.kind == "date":
+            parsed, bad = columns.parse_dates(category_keys(values), info.details["format"])
+            feeds[info.name] = parsed[:, columns.DATE_PARTS.index("days")].reshape(-1, 1)
+        elif info.kind == "formatted" and values.dtype == object:
+            parsed, bad = columns.parse_formatted(values)
+            plain.append(parsed)
+        else:
+            plain.append(table.numeric(info.name))
+        if bad is not None:
+            raise ValueError(f"column {info.name!r} {table.row_name(bad)}: {values[bad]!r} is not a {info.kind} cell")
+    if plain:
+        feeds["numeric"] = numpy.stack(plain, axis=1).astype(numpy.float64)
     for name in preprocessor.categorical_:
         cells = ["" if key is None else str(key) for key in category_keys(table[name])]
         feeds[name] = numpy.array(cells, dtype=object).reshape(-1, 1)
