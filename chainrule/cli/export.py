@@ -17,9 +17,10 @@ def register(subparsers: Any) -> None:
         "export",
         help="write a saved model, with its preprocessing, as an ONNX file",
         description="Write MODEL.safetensors as OUT.onnx (needs pip install 'chainrule[onnx]'). With the "
-        "stored preprocessing the ONNX graph takes the raw columns (input 'numeric', double [N, k], and one "
-        "string [N, 1] input per categorical column) and returns 'prediction' in the target's units, or "
-        "'probabilities' and 'label' for a classifier; without it, 'input' → 'output'.",
+        "stored preprocessing the ONNX graph takes the raw columns (input 'numeric', double [N, k]; per date "
+        "column its days since 1970-01-01, double [N, 1]; per categorical column a string [N, 1] input) and "
+        "returns 'prediction' in the target's units, or 'probabilities' and 'label' for a classifier; "
+        "without it, 'input' → 'output'.",
     )
     parser.add_argument("model", metavar="MODEL.safetensors")
     parser.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write (atomically; not over an input)")

@@ -6,25 +6,34 @@ target's units, doing in ONNX operators exactly what ``Preprocessor.transform``,
 ``Preprocessor.inverse_transform_target`` do in chainrule:
 
 ====================  =========================================================================
-graph input           ``numeric``: ``double [N, k]``, the numeric columns in
-                      ``preprocessor.numeric_`` order (listed in the model's metadata);
-                      one ``string [N, 1]`` input per categorical column, named after it
+graph inputs          ``numeric``: ``double [N, k]``, the numeric columns (formatted ones as
+                      their numbers: ``"$1,200"`` → 1200, ``"12%"`` → 0.12), in the order of
+                      the model's metadata ``numeric_columns``; per date column a
+                      ``double [N, 1]`` input, named after it: days since 1970-01-01 UTC
+                      (a fraction for the time of day); per categorical column a
+                      ``string [N, 1]`` input, named after it (:func:`onnx_inputs` makes all
+                      of them from a :class:`~chainrule.data.Table`)
+date features         year, month, day of week (Monday 0) and days, computed from the days by
+                      ``civil_from_days`` in double arithmetic (``Floor``, ``Div``, …)
 imputation            ``x ← fill`` where ``x`` is NaN (``IsNaN``, ``Where``); a categorical ``""``
                       (a missing cell) ← the most frequent category
 standardisation       ``z = (x − mean) / std`` in double, then ``Cast`` to float32 (as the
                       preprocessor's output), and to the model's dtype
-one-hot               ``onehot[i, j] = [cell_i = category_j]`` (``Equal`` against the sorted
-                      categories, ``Cast``); an unknown category gives a row of zeros, where
-                      chainrule raises an error
+one-hot               ``onehot[i, j] = [cell_i = category_j]`` (``Equal`` against the kept
+                      categories, ``Cast``); where the column has ``<other>``, its column is
+                      1 − max_j onehot[i, j] (rare and unseen categories); else an unseen
+                      category gives a row of zeros, as chainrule (which also warns)
 the network           ``Gemm`` (x Wᵀ + b) per ``Linear``; one node or a short composition per
-                      activation of the registry (:data:`ACTIVATIONS`); ``BatchNormalization`` with the running
-                      statistics; ``Dropout`` left out (evaluation mode)
+                      activation of the registry (:data:`ACTIVATIONS`); ``BatchNormalization``
+                      with the running statistics; ``Dropout`` left out (evaluation mode)
 regression output     ``prediction``: ``double [N, outputs]``, ``y = z · std + mean``
 classifier outputs    ``probabilities``: ``[N, classes]`` (``Softmax`` over the logits, or
                       ``[1 − σ(z), σ(z)]`` for one logit) and ``label``: ``[N]``, the class
                       label (``Gather`` of the labels at ``ArgMax``, or at ``z > 0``)
 ====================  =========================================================================
 
+Missing cells without ``impute`` and bad cells, which chainrule reports as errors, give NaN or a
+row of zeros in the graph: an ONNX graph cannot raise.
 Without a preprocessor the graph is the network alone: ``input`` ``[N, in_features]`` →
 ``output``, in the model's dtype. Operators are those of the default domain at :data:`OPSET`.
 """
