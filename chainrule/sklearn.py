@@ -21,7 +21,8 @@ and they work wherever an estimator does (``Pipeline``, ``GridSearchCV``, ``cros
 * **solvers**: ``"adam"`` (``chainrule.optim.Adam`` with β₁, β₂, ε) and ``"sgd"``
   (``chainrule.optim.SGD`` with momentum, Nesterov's by default; learning rate ``"constant"``,
   ``"invscaling"`` η = η₀ / (t + 1)^power_t with t the rows seen, or ``"adaptive"`` ÷ 5 after
-  ``n_iter_no_change`` epochs without progress); ``batch_size="auto"`` is min(200, n);
+  ``n_iter_no_change`` epochs without progress); ``batch_size="auto"`` is min(200, n); the
+  rows are shuffled each epoch as scikit-learn shuffles them, from ``random_state``;
 * **stopping**: after each epoch, the training loss (or, with ``early_stopping``, the score on a
   ``validation_fraction`` split, stratified for classifiers) must improve by ``tol`` at least
   once in ``n_iter_no_change + 1`` epochs, else training stops (the best weights on the
@@ -46,13 +47,16 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
-    from sklearn.utils import check_random_state
+    from sklearn.utils import check_random_state, shuffle
     from sklearn.utils.multiclass import check_classification_targets, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError:  # pragma: no cover - the message is the point
     raise ImportError("chainrule.sklearn needs scikit-learn 1.6 or later: pip install 'chainrule[sklearn]'") from None
 
 from chainrule import backend, nn, optim
+from chainrule.autograd import no_grad
+from chainrule.nn import functional as F
+from chainrule.tensor import Tensor
 from chainrule.training import Callback, Trainer, predict
 
 ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -130,6 +134,19 @@ class _Epochs(Callback):
                 if est.verbose:
                     print(f"{message} Stopping.")
                 trainer.stop_training = est._converged = True
+
+
+class _ScikitLearnOrder:
+    """The rows' order of each epoch as scikit-learn's MLP draws it, for the trainer's ``generator``:
+    its index array shuffled again, every epoch, by ``sklearn.utils.shuffle`` from ``random_state``
+    (so that with the same ``random_state`` both libraries see the same batches)."""
+
+    def __init__(self, random_state: numpy.random.RandomState, rows: int) -> None:
+        self.random_state, self.order = random_state, numpy.arange(rows)
+
+    def permutation(self, rows: int) -> numpy.ndarray:
+        self.order = shuffle(self.order, random_state=self.random_state)
+        return self.order
 
 
 class _BaseMLP(BaseEstimator):
@@ -321,7 +338,8 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4
             )
-        trainer = Trainer(self._model, self._loss(), self._optimizer, seed=int(self._random_state.randint(2**31 - 1)))
+        trainer = Trainer(self._model, self._loss(), self._optimizer, seed=0)
+        trainer.generator = _ScikitLearnOrder(self._random_state, len(x))
         trainer.fit(x, y, epochs=epochs, batch_size=batch, shuffle=self.shuffle, callbacks=[bookkeeping], verbose=0)
         if trainer.diverged:
             raise ValueError(f"{trainer.history.stop_reason} Try a smaller learning_rate_init.")
@@ -331,11 +349,6 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "_model")
         X = validate_data(self, X, reset=False, dtype=(numpy.float64, numpy.float32))
         return backend.to_numpy(predict(self._model, X))
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -534,10 +547,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, incremental=True, classes=classes if not hasattr(self, "_model") else None)
 
     def _probabilities(self, outputs: numpy.ndarray) -> numpy.ndarray:
-        if self.out_activation_ == "softmax":
-            shifted = numpy.exp(outputs - outputs.max(axis=1, keepdims=True))
-            return shifted / shifted.sum(axis=1, keepdims=True)
-        return 0.5 * (1.0 + numpy.tanh(0.5 * outputs))  # σ(z), without overflow
+        """softmax(z) over the classes, or σ(z) for logistic outputs (chainrule's own functions)."""
+        with no_grad():
+            z = Tensor(outputs)
+            p = F.softmax(z, dim=1) if self.out_activation_ == "softmax" else F.sigmoid(z)
+        return backend.to_numpy(p.data)
 
     def predict_proba(self, X: Any) -> numpy.ndarray:
         """Class probabilities (n_samples, n_classes): softmax(z), or [1 − σ(z), σ(z)] for two classes;
