@@ -47,7 +47,7 @@ try:
     from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
-    from sklearn.utils import check_random_state, shuffle
+    from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, unique_labels
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError:  # pragma: no cover - the message is the point
@@ -56,11 +56,12 @@ except ImportError:  # pragma: no cover - the message is the point
 from chainrule import backend, nn, optim
 from chainrule.autograd import no_grad
 from chainrule.nn import functional as F
+from chainrule.nn import registry
 from chainrule.tensor import Tensor
 from chainrule.training import Callback, Trainer, predict
 
-ACTIVATIONS = {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-"""scikit-learn's ``activation`` names → chainrule's hidden-layer modules."""
+ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+"""scikit-learn's ``activation`` names → the names of chainrule's activation registry."""
 SOLVERS = ("adam", "sgd")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 SMALLEST_ADAPTIVE_LR = 1e-6
@@ -138,14 +139,17 @@ class _Epochs(Callback):
 
 class _ScikitLearnOrder:
     """The rows' order of each epoch as scikit-learn's MLP draws it, for the trainer's ``generator``:
-    its index array shuffled again, every epoch, by ``sklearn.utils.shuffle`` from ``random_state``
-    (so that with the same ``random_state`` both libraries see the same batches)."""
+    its index array permuted again every epoch, ``order ← order[π]`` with π the permutation that
+    ``RandomState.shuffle`` makes of 0 … n−1 (what ``sklearn.utils.shuffle`` does, without its
+    checks), so that with the same ``random_state`` both libraries see the same batches."""
 
     def __init__(self, random_state: numpy.random.RandomState, rows: int) -> None:
         self.random_state, self.order = random_state, numpy.arange(rows)
 
     def permutation(self, rows: int) -> numpy.ndarray:
-        self.order = shuffle(self.order, random_state=self.random_state)
+        step = numpy.arange(rows)
+        self.random_state.shuffle(step)
+        self.order = self.order[step]
         return self.order
 
 
@@ -265,7 +269,7 @@ class _BaseMLP(BaseEstimator):
                 linear.bias.data[...] = intercept
                 layers.append(linear)
                 if index < len(widths) - 2:
-                    layers.append(ACTIVATIONS[self.activation]())
+                    layers.append(registry.activation_entry(ACTIVATIONS[self.activation]).make())
         finally:
             backend.generator().bit_generator.state = state
         self._model = nn.Sequential(*layers)
@@ -293,6 +297,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
         widths = self._check_parameters()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True; fit with early_stopping=False")
         first = not hasattr(self, "_model") or not (self.warm_start or incremental)
         if first:
             self._random_state = check_random_state(self.random_state)
@@ -300,8 +306,6 @@ class _BaseMLP(BaseEstimator):
         if first:
             dtype = backend.float32 if X.dtype == numpy.float32 else backend.float64
             self._build([X.shape[1], *widths, y.shape[1]], dtype)
-        elif self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True; fit with early_stopping=False")
         validation = None
         if self.early_stopping:
             stratify = y if isinstance(self, ClassifierMixin) and y.shape[1] == 1 else None

@@ -2,8 +2,9 @@
 
 With the same ``random_state`` the two draw the same initial weights, validation split and
 order of the rows each epoch; with ``solver="sgd"`` they then take the same steps, so
-``loss_curve_``, ``coefs_`` and the predictions agree to float64 rounding. Adam differs only in where ε goes (PyTorch's convention, ε added to
-√v̂, against scikit-learn's ε added to √v), which moves the weights by ~1e-4 relative.
+``loss_curve_``, ``coefs_`` and the predictions agree to float64 rounding. Adam differs only in
+where ε goes (PyTorch's convention, ε added to √v̂, against scikit-learn's ε added to √v), which
+moves the weights by ~1e-4 relative.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def test_partial_fit_is_fit_one_epoch_at_a_time():
         parts.partial_fit(x, y, classes=[0, 1, 2])
     assert_close(parts.coefs_[0], whole.coefs_[0], 1e-12, "itself", "partial_fit")
     assert parts.t_ == whole.t_ == 5 * len(x) and len(parts.loss_curve_) == 5
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        MLPClassifier(early_stopping=True).partial_fit(x, y, classes=[0, 1, 2])
 
 
 def test_pipeline_grid_search_and_cross_val_score():
