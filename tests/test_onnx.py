@@ -215,6 +215,14 @@ def test_chainrule_export_equals_chainrule_predict(contract_files, tmp_path, cap
     assert main(["export", str(contract_files / "blobs.safetensors"), str(out)]) == 0
     assert "outputs: probabilities float[N, 2], label string[N]" in capsys.readouterr().out
 
+    out = tmp_path / "bare.onnx"  # a model saved without preprocessing: the network alone
+    assert main(["export", str(contract_files / "bare.safetensors"), str(out)]) == 0
+    assert "inputs: input float[N, 2]" in capsys.readouterr().out
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    (output,) = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    expected = predict(io.load(contract_files / "bare.safetensors").model, x)
+    assert_close(output, expected, TOLERANCE, "onnxruntime", "a model without preprocessing")
+
 
 EXPORT = [
     case("export-no-model", "export", "required: MODEL.safetensors, OUT.onnx"),

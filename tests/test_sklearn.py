@@ -10,6 +10,8 @@ moves the weights by ~1e-4 relative.
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -214,3 +216,9 @@ def test_breast_cancer_matches_scikit_learn():
             theirs = neural_network.MLPClassifier(**settings).fit(x_train, y_train).score(x_test, y_test)
             ours = MLPClassifier(**settings).fit(x_train, y_train).score(x_test, y_test)
         assert ours >= theirs - 1 / len(y_test)
+
+
+def test_without_scikit_learn_the_error_names_the_extra():
+    code = "import sys; sys.modules['sklearn'] = None; import chainrule.sklearn"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "pip install 'chainrule[sklearn]'" in result.stderr
