@@ -30,19 +30,16 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Export and print what the graph takes and returns; returns 0."""
     from chainrule import io
+    from chainrule.io.onnx import OPSET, build_onnx
 
     if file_kind(args.out) == "a model file" and file_kind(args.model) != "a model file":
         raise UsageError(f"{args.out} is a model file; the model goes first: chainrule export {args.out} {args.model}")
     check_model(args.model, USAGE)
     out = check_output(args.out, "ONNX file", inputs=[args.model], suffixes=(".onnx",))
-    try:
-        from chainrule.io.onnx import OPSET, build_onnx
-    except ImportError as error:
-        raise UsageError(str(error)) from None
     checkpoint = io.load(args.model)
     try:
         proto = build_onnx(checkpoint.model, checkpoint.preprocessor)
-    except ImportError as error:
+    except ImportError as error:  # without the onnx package: the message names the extra
         raise UsageError(str(error)) from None
     io.atomic_write_bytes(out, proto.SerializeToString())
     print(f"wrote {out} (ONNX opset {OPSET})")
