@@ -273,27 +273,39 @@ class _BaseMLP(BaseEstimator):
         finally:
             backend.generator().bit_generator.state = state
         self._model = nn.Sequential(*layers)
-        groups = [
-            {"params": [layer.weight for layer in self._linears()], "weight_decay": 0.0},
-            {"params": [layer.bias for layer in self._linears()], "weight_decay": 0.0},
-        ]
-        if self.solver == "adam":
-            self._optimizer = optim.Adam(
-                groups, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon
-            )
-        else:
-            self._optimizer = optim.SGD(
-                groups,
-                lr=self.learning_rate_init,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum and self.momentum > 0,
-            )
+        self._optimizer = self._make_optimizer()
         self.n_iter_ = self.t_ = self._no_improvement_count = 0
         self.n_layers_ = len(widths)
         self.loss_curve_ = []
         self.best_loss_ = None if self.early_stopping else numpy.inf
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -numpy.inf if self.early_stopping else None
+
+    def _make_optimizer(self) -> optim.Optimizer:
+        """Adam or SGD over two groups, the weights (which get the L2 decay) and the intercepts."""
+        groups = [
+            {"params": [layer.weight for layer in self._linears()], "weight_decay": 0.0},
+            {"params": [layer.bias for layer in self._linears()], "weight_decay": 0.0},
+        ]
+        if self.solver == "adam":
+            return optim.Adam(groups, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        momentum, nesterov = self.momentum, self.nesterovs_momentum and self.momentum > 0
+        return optim.SGD(groups, lr=self.learning_rate_init, momentum=momentum, nesterov=nesterov)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The optimizer travels as its state_dict: its flat buffers are views of the parameters,
+        # which pickling would copy apart.
+        state = dict(super().__getstate__())  # a copy: the estimator itself keeps its optimizer
+        if "_optimizer" in state:
+            state["_optimizer"] = state["_optimizer"].state_dict()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        optimizer = state.pop("_optimizer", None)
+        super().__setstate__(state)
+        if optimizer is not None:
+            self._optimizer = self._make_optimizer()
+            self._optimizer.load_state_dict(optimizer)
 
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
         widths = self._check_parameters()

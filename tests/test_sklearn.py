@@ -168,6 +168,11 @@ def test_float32_inputs_train_a_float32_network_and_it_pickles():
     assert model.coefs_[0].dtype == np.float32 and model.predict(x).dtype == np.float32
     again = pickle.loads(pickle.dumps(model))
     assert (again.predict(x) == model.predict(x)).all()
+    # the optimizer survives too (its flat buffers are views of the weights, which pickling copies
+    # apart; the estimator pickles its state_dict): training on continues the same way
+    for estimator in (model, again):
+        estimator.partial_fit(x.astype(np.float32), y.astype(np.float32) / 100)
+    assert (again.coefs_[0] == model.coefs_[0]).all()
 
 
 def test_fit_leaves_chainrules_global_generator_alone():
