@@ -1,13 +1,38 @@
-"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``.
+"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, and ``argmax``/``argmin``.
 
 ``axis`` is ``None`` (all axes), an int or a tuple of ints; ``keepdims`` keeps reduced axes with
-length one.  Backward puts the reduced axes back (as length one) and broadcasts.
+length one.  Backward puts the reduced axes back (as length one) and broadcasts.  ``argmax`` and
+``argmin`` give indices, which have no gradient: they are functions, not graph operations.
 """
 
 from __future__ import annotations
 
 from chainrule import backend
 from chainrule.autograd import Function
+
+
+def axis_index(axis: int, ndim: int) -> int:
+    """``axis`` as an index 0 … ndim − 1 (negative axes count from the end); ``IndexError`` if
+    it is out of range, as PyTorch's "dimension out of range"."""
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise IndexError(
+            f"axis {axis} is out of range for a tensor with {ndim} axes (expected {-max(ndim, 1)} … {max(ndim, 1) - 1})"
+        )
+    return axis % ndim if ndim else 0
+
+
+def arg_extreme(a, which: str, axis=None, keepdims: bool = False):
+    """The index of the largest (``which="argmax"``) or smallest (``"argmin"``) value of ``a``
+    along ``axis``, or in the flattened array when ``axis`` is None, as int64: i* = argmaxᵢ aᵢ,
+    the first such i among equal values (NaN counts as the largest and the smallest, as in
+    PyTorch).  ``keepdims`` keeps the reduced axis (all axes, for None) with length one."""
+    if a.size == 0:
+        raise ValueError(f"{which} of an empty tensor (shape {tuple(a.shape)}) has no index to give")
+    if axis is not None:
+        axis = axis_index(axis, a.ndim)
+        if a.ndim == 0:
+            axis = None
+    return backend.xp.asarray(getattr(a, which)(axis=axis, keepdims=keepdims), dtype=backend.xp.int64)
 
 
 def _normalised_axes(axis, ndim: int) -> tuple[int, ...]:
