@@ -499,7 +499,7 @@ class Tensor:
         shape = self.shape
         if not shape:
             return self.reshape(1)
-        first, last = (reduce.axis_index(d, len(shape)) for d in (start_dim, end_dim))
+        first, last = (shape_ops.axis_index(d, len(shape)) for d in (start_dim, end_dim))
         if first > last:
             raise ValueError(
                 f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {len(shape)}-d tensor"

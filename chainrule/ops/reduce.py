@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from chainrule import backend
 from chainrule.autograd import Function
-
-
-def axis_index(axis: int, ndim: int) -> int:
-    """``axis`` as an index 0 … ndim − 1 (negative axes count from the end); ``IndexError`` if
-    it is out of range, as PyTorch's "dimension out of range"."""
-    if not -max(ndim, 1) <= axis < max(ndim, 1):
-        raise IndexError(
-            f"axis {axis} is out of range for a tensor with {ndim} axes (expected {-max(ndim, 1)} … {max(ndim, 1) - 1})"
-        )
-    return axis % ndim if ndim else 0
+from chainrule.ops.shape import axis_index
 
 
 def arg_extreme(a, which: str, axis=None, keepdims: bool = False):
