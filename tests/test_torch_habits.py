@@ -140,3 +140,87 @@ def test_clone_gradient_matches_torch():
         assert copy.tolist() == x.tolist()
         grads.append(numpy.asarray(x.grad))
     numpy.testing.assert_allclose(grads[0], grads[1], rtol=1e-15)
+
+
+# ------------------------------------------------------------------ model.summary()
+
+HOUSE_SUMMARY = """\
+Model: "Sequential"
+_______________________________________________________________
+ Layer (type)                  Output Shape            Param #
+===============================================================
+ 0 (Linear)                    (None, 2)                     6
+_______________________________________________________________
+ 1 (Sigmoid)                   (None, 2)                     0
+_______________________________________________________________
+ 2 (Linear)                    (None, 1)                     3
+===============================================================
+Total params: 9 (36 B)
+Trainable params: 7 (28 B)
+Non-trainable params: 2 (8 B)"""
+
+
+def test_summary_of_the_house_price_network():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1))
+    model[2].weight.requires_grad_(False)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines == [HOUSE_SUMMARY]
+
+
+def test_summary_of_the_keras_guide_model():
+    """The Keras "Sequential model" guide's Dense(2), Dense(3), Dense(4) on 4 inputs: 10 + 9 + 16 = 35."""
+    model = nn.Sequential(nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 4))
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = lines[0]
+    assert "Total params: 35 (140 B)" in text and "Non-trainable params: 0 (0 B)" in text
+    assert [line.split()[2:4] for line in text.splitlines() if "(Linear)" in line] == [
+        ["(None,", "2)"], ["(None,", "3)"], ["(None,", "4)"]
+    ]  # fmt: skip
+
+
+class QuickstartNetwork(nn.Module):
+    """PyTorch's "Learn the basics" model."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
+        )
+        self.norm = nn.BatchNorm1d(10)
+
+    def forward(self, x):
+        return self.norm(self.linear_relu_stack(self.flatten(x)))
+
+
+def test_summary_of_a_module_subclass_needs_the_input_shape():
+    model = QuickstartNetwork()
+    reference = torch.nn.Sequential(
+        torch.nn.Linear(28 * 28, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
+        torch.nn.Linear(512, 10), torch.nn.BatchNorm1d(10),
+    )  # fmt: skip
+    total = sum(p.numel() for p in reference.parameters())
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert f"Total params: {total:,} (2.55 MB)" in lines[0] and "summary(input_shape=" in lines[0]
+    assert lines[0].count(" ?  ") == 3
+    model.summary((28, 28), print_fn=lines.append)
+    shapes = [line.split("  ")[0:3] for line in lines[1].splitlines() if line.startswith(" flatten")]
+    assert "(None, 784)" in lines[1] and "(None, 10)" in lines[1] and shapes
+    assert "Buffers (running statistics, not trained): 21" in lines[1]  # mean, variance, count
+    assert model.training and model.norm.training and "forward" not in model.flatten.__dict__
+    with pytest.raises(ValueError, match=r"summary: the forward pass on one sample of shape \(3,\) failed"):
+        model.summary((3,))
+
+
+def test_summary_leaves_no_trace():
+    from chainrule.nn import container
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Dropout(0.5), nn.Linear(2, 1))
+    model.train()
+    model.summary(print_fn=lambda text: None)
+    assert model.training and container.FUSE_LAYERS
+    assert all("forward" not in layer.__dict__ for layer in model)
+    assert all(p.grad is None for p in model.parameters())
