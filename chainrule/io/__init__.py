@@ -9,11 +9,13 @@ state as one ``.safetensors`` file, never pickle.  Needs ``pip install 'chainrul
 
 from chainrule.io.callbacks import ModelCheckpoint
 from chainrule.io.checkpoint import Checkpoint, atomic_write_bytes, load, save
+from chainrule.io.csv_logger import CSVLogger
 from chainrule.io.onnx import build_onnx, onnx_inputs, to_onnx
 from chainrule.io.spec import LAYERS, model_from_spec, model_to_spec
 
 __all__ = [
     "LAYERS",
+    "CSVLogger",
     "Checkpoint",
     "ModelCheckpoint",
     "atomic_write_bytes",

@@ -7,7 +7,21 @@ one layer up, in :mod:`chainrule.io`.
 
 from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from chainrule.training.history import History
-from chainrule.training.metrics import METRICS, accuracy, mae, mse, r2, rmse
+from chainrule.training.metrics import (
+    METRICS,
+    accuracy,
+    binary_accuracy,
+    confusion_matrix,
+    f1,
+    mae,
+    mse,
+    precision,
+    r2,
+    recall,
+    rmse,
+    roc_auc,
+    top_k_accuracy,
+)
 from chainrule.training.progress import EpochLines, ProgressBar
 from chainrule.training.trainer import ClassWeightedLoss, NonFiniteLossWarning, Trainer, fit, predict
 
@@ -23,10 +37,17 @@ __all__ = [
     "ProgressBar",
     "Trainer",
     "accuracy",
+    "binary_accuracy",
+    "confusion_matrix",
+    "f1",
     "fit",
     "mae",
     "mse",
+    "precision",
     "predict",
     "r2",
+    "recall",
     "rmse",
+    "roc_auc",
+    "top_k_accuracy",
 ]

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.optim.lr_scheduler import ReduceLROnPlateau
 from chainrule.training.metrics import higher_is_better
 
 HOOKS = (
@@ -184,8 +185,9 @@ class LearningRateScheduler(Callback):
     ``schedule`` is either
 
     * a scheduler from :mod:`chainrule.optim.lr_scheduler` (anything with ``step()``), stepped after
-      every epoch (``interval="epoch"``) or batch (``interval="batch"``); a scheduler that steps on
-      a metric (``ReduceLROnPlateau``) gets ``logs[monitor]``; or
+      every epoch (``interval="epoch"``) or batch (``interval="batch"``: ``OneCycleLR``); a
+      scheduler that steps on a metric (``ReduceLROnPlateau``) gets ``logs[monitor]``, and needs
+      ``monitor`` (an error when it is made, not at the first epoch's end); or
     * a function ``schedule(epoch, lr) -> lr`` (epoch counted from 0), applied to every parameter
       group at the start of each epoch, as Keras' ``LearningRateScheduler``.
 
@@ -193,6 +195,7 @@ class LearningRateScheduler(Callback):
     --------
     >>> LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** (epoch // 10))
     >>> LearningRateScheduler(optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5))
+    >>> LearningRateScheduler(optim.lr_scheduler.ReduceLROnPlateau(optimizer), monitor="val_loss")
     """
 
     def __init__(self, schedule: Any, interval: str = "epoch", monitor: str | None = None) -> None:
@@ -200,6 +203,21 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"interval must be 'epoch' or 'batch', got {interval!r}")
         if not (hasattr(schedule, "step") or callable(schedule)):
             raise TypeError("schedule must be a learning-rate scheduler (with step()) or a function (epoch, lr) -> lr")
+        on_metric = isinstance(schedule, ReduceLROnPlateau)
+        if on_metric and monitor is None:
+            raise ValueError(
+                "LearningRateScheduler: ReduceLROnPlateau steps on a metric; say which with monitor= (e.g. "
+                "monitor='val_loss', or 'loss' without validation data)"
+            )
+        if on_metric and interval != "epoch":
+            raise ValueError(
+                "LearningRateScheduler: ReduceLROnPlateau steps on each epoch's metric; use interval='epoch'"
+            )
+        if monitor is not None and not on_metric:
+            raise ValueError(
+                f"LearningRateScheduler: monitor={monitor!r} is for schedulers that step on a metric "
+                f"(ReduceLROnPlateau); this {type(schedule).__name__} steps on the epoch alone, leave monitor out"
+            )
         self.schedule, self.interval, self.monitor = schedule, interval, monitor
 
     def on_epoch_begin(self, trainer: Any, logs: dict) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.autograd import no_grad
+from chainrule.nn.loss import BCELoss, BCEWithLogitsLoss
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 from chainrule.training.callbacks import HOOKS, Callback
@@ -51,11 +52,15 @@ def as_inputs(x: Any, dtype: Any) -> Any:
     return x
 
 
-def as_targets(y: Any, dtype: Any) -> Any:
+def as_targets(y: Any, dtype: Any, loss_fn: Any = None) -> Any:
     """Targets as a backend array: integer class labels stay integers (int64); real values become
-    ``dtype``, and a 1-D real vector becomes one column (N, 1) to match a model's (N, 1) output."""
+    ``dtype``, and a 1-D real vector becomes one column (N, 1) to match a model's (N, 1) output.
+
+    For a loss on 0/1 targets (``BCELoss``, ``BCEWithLogitsLoss``) integer labels are such
+    targets: they become ``dtype`` too (a 1-D vector one column), as Keras's binary losses take them.
+    """
     y = backend.xp.asarray(y.data if isinstance(y, Tensor) else y)
-    if y.dtype.kind in "iub":
+    if y.dtype.kind in "iub" and not isinstance(loss_fn, (BCELoss, BCEWithLogitsLoss)):
         return y.astype(backend.xp.int64)
     y = y.astype(dtype)
     _check_finite("targets", y)
@@ -183,7 +188,7 @@ class Trainer:
         self, model: Module, loss_fn: Module, optimizer: Any, *, metrics: Iterable[str] = (), seed: int | None = None
     ) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.metrics = {name: get_metric(name) for name in metrics}
+        self.metrics = {name: get_metric(name, loss_fn) for name in metrics}
         if seed is None:
             seed = int(backend.generator().integers(2**63))
         self.generator = backend.generator(seed)
@@ -239,7 +244,7 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be an integer ≥ 0, got {epochs!r}")
         dtype = next(iter(self.model.parameters())).dtype
-        x, y = as_inputs(x, dtype), as_targets(y, dtype)
+        x, y = as_inputs(x, dtype), as_targets(y, dtype, self.loss_fn)
         _check_pair("x", x, "y", y)
         if batch_size is None:
             batch_size = len(x)
@@ -250,7 +255,10 @@ class Trainer:
                 raise ValueError("pass validation_data or validation_split, not both")
             x, y, validation_data = _split_last(x, y, validation_split)
         elif validation_data is not None:
-            validation_data = (as_inputs(validation_data[0], dtype), as_targets(validation_data[1], dtype))
+            validation_data = (
+                as_inputs(validation_data[0], dtype),
+                as_targets(validation_data[1], dtype, self.loss_fn),
+            )
             _check_pair("validation x", validation_data[0], "validation y", validation_data[1])
         loss_fn = self.loss_fn
         if class_weight is not None:
@@ -352,7 +360,7 @@ class Trainer:
 
     def evaluate(self, x: Any, y: Any, batch_size: int = EVAL_BATCH) -> dict[str, float]:
         """``{"loss": …, metric: …}`` of the model on ``(x, y)``."""
-        y = as_targets(y, next(iter(self.model.parameters())).dtype)
+        y = as_targets(y, next(iter(self.model.parameters())).dtype, self.loss_fn)
         outputs = self.predict(x, batch_size)
         _check_pair("x", outputs, "y", y)
         with no_grad():
