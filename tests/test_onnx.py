@@ -150,12 +150,13 @@ def test_the_exporter_table_names_every_activation_of_the_registry():
     assert set(ACTIVATIONS) == set(registry.ACTIVATIONS)
 
 
-def test_batch_norm_and_dropout_export_in_evaluation_mode():
+def test_batch_norm_dropout_and_flatten_export_in_evaluation_mode():
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3))
+    layers = [nn.Flatten(), nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3)]
+    model = nn.Sequential(*layers)
     x = np.random.default_rng(0).normal(size=(100, 4)).astype(np.float32)
     fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), x, x[:, :3], epochs=2, seed=0, verbose=0)
-    assert not np.allclose(model[1].running_mean, 0)
+    assert not np.allclose(model[2].running_mean, 0)
     outputs = run_onnx(build_onnx(model), {"input": x})
     assert_close(outputs["output"], predict(model, x), TOLERANCE, "onnxruntime", "batch norm")
 

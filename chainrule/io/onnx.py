@@ -25,7 +25,7 @@ one-hot               ``onehot[i, j] = [cell_i = category_j]`` (``Equal`` agains
                       category gives a row of zeros, as chainrule (which also warns)
 the network           ``Gemm`` (x Wᵀ + b) per ``Linear``; one node or a short composition per
                       activation of the registry (:data:`ACTIVATIONS`); ``BatchNormalization``
-                      with the running statistics; ``Dropout`` left out (evaluation mode)
+                      with the running statistics; ``Flatten``; ``Dropout`` left out (evaluation mode)
 regression output     ``prediction``: ``double [N, outputs]``, ``y = z · std + mean``
 classifier outputs    ``probabilities``: ``[N, classes]`` (``Softmax`` over the logits, or
                       ``[1 − σ(z), σ(z)]`` for one logit) and ``label``: ``[N]``, the class
@@ -187,13 +187,16 @@ def _network(graph: _Graph, model: nn.Module, x: str, dtype: Any) -> str:
             x = graph.node("BatchNormalization", x, *names, epsilon=float(layer.eps), stem="batchnorm")
         elif isinstance(layer, nn.Dropout):
             continue  # evaluation mode: the identity
+        elif isinstance(layer, nn.Flatten) and (layer.start_dim, layer.end_dim) == (1, -1):
+            x = graph.node("Flatten", x, axis=1)
         elif isinstance(layer, nn.Softmax):
             x = graph.node("Softmax", x, axis=int(layer.dim))
         elif isinstance(layer, registry.activation_modules()):
             x = ACTIVATIONS[registry.activation_entry(layer).name](graph, layer, x, dtype)
         else:
             names = (module.__name__ for module in registry.activation_modules())
-            known = ", ".join(["Linear", "BatchNorm1d", "Dropout", "Softmax", *names])
+            fixed = ["Linear", "BatchNorm1d", "Dropout", "Flatten (all axes after the first)", "Softmax"]
+            known = ", ".join([*fixed, *names])
             raise TypeError(f"cannot export a {type(layer).__name__} layer to ONNX; exportable layers: {known}")
     return x
 
