@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, same_kind
 
 
 class LRScheduler:
@@ -59,12 +59,32 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer (numbers and lists), as PyTorch's."""
+        """Every attribute except the optimizer (numbers and lists), as PyTorch's: with the
+        optimizer's own ``state_dict`` it is all a resumed run needs (no ``last_epoch=``)."""
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore attributes saved by :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore attributes saved by :meth:`state_dict` (also after a trip through JSON, which
+        turns tuples into lists): the next ``step()`` continues the saved schedule.
+
+        Raises
+        ------
+        ValueError
+            If ``state_dict`` does not have exactly this scheduler's attributes, or a value is not
+            of the kind the attribute holds (a number for a number, a list of the same length for
+            a list, …); nothing is changed then.
+        """
+        own = self.state_dict()
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or set(state_dict) != set(own):
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"a {name} state has exactly {sorted(own)}, got {got}; it belongs to another scheduler")
+        for key, value in state_dict.items():
+            if not same_kind(value, own[key]):
+                raise ValueError(f"{name} state: {key!r} = {value!r} does not fit the attribute, which is {own[key]!r}")
+        self.__dict__.update(
+            {key: tuple(value) if isinstance(own[key], tuple) else value for key, value in state_dict.items()}
+        )
 
 
 class StepLR(LRScheduler):
