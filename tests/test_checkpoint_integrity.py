@@ -29,6 +29,7 @@ from chainrule.data.table import Table
 from chainrule.io import atomic
 from chainrule.io.checkpoint import LegacyCheckpointWarning, checksum
 from chainrule.io.sealed import sealed_bytes
+from chainrule.io.spec import declared_state, model_to_spec
 from chainrule.training import EarlyStopping, Trainer
 
 
@@ -468,3 +469,26 @@ def test_writes_without_o_tmpfile_are_atomic_too(tmp_path, monkeypatch):
     atomic.atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"new" and (path.stat().st_mode & 0o777) == 0o600
     assert os.listdir(tmp_path) == ["m.bin"]
+
+
+SAMPLES = {
+    "Linear": [nn.Linear(3, 2), nn.Linear(3, 2, bias=False)],
+    "BatchNorm1d": [nn.BatchNorm1d(4), nn.BatchNorm1d(4, affine=False, momentum=None)],
+    "Softmax": [nn.Softmax(dim=1)],
+}
+
+
+@pytest.mark.parametrize("kind", io.LAYERS)
+def test_the_declared_state_of_every_known_layer_is_what_it_holds(kind):
+    """spec.STATE (what a loader compares with a file before building) agrees with the layers'
+    own state_dict: names, shapes, dtypes and which are parameters, for every layer a spec may name."""
+    cls = io.LAYERS[kind][0]
+    for layer in SAMPLES[kind] if kind in SAMPLES else [cls()]:
+        model = nn.Sequential(nn.Identity(), layer).double()
+        entries, opaque = declared_state(json.loads(json.dumps(model_to_spec(model))))
+        assert opaque == []
+        state = model.state_dict()
+        assert list(entries) == list(state)
+        for name, entry in entries.items():
+            assert entry.shape == state[name].shape and np.dtype(entry.dtype or "float64") == state[name].dtype, name
+        assert [n for n, e in entries.items() if e.parameter] == [n for n, _ in model.named_parameters()]

@@ -42,7 +42,7 @@ import numpy
 from chainrule import backend
 from chainrule.io import metadata as fields
 from chainrule.io.atomic import atomic_write_bytes
-from chainrule.io.sealed import open_tensors, sealed_bytes
+from chainrule.io.sealed import host_array, open_tensors, sealed_bytes
 from chainrule.io.spec import declared_state, model_from_spec, model_to_spec
 from chainrule.nn.module import Module
 
@@ -99,7 +99,7 @@ def save(
     ValueError
         For metadata of the wrong shape (``metrics=[1]``) or beyond the bounds a load accepts.
     """
-    tensors = {name: numpy.ascontiguousarray(backend.to_numpy(a)) for name, a in model.state_dict().items()}
+    tensors = {name: host_array(a) for name, a in model.state_dict().items()}
     optimizer_type = optimizer_state = trainer_state = None
     if optimizer is not None:
         optimizer_type, optimizer_state = type(optimizer).__name__, optimizer.state_dict()
@@ -156,7 +156,7 @@ def _optimizer_entry(kind: str | None, state: dict[str, Any], tensors: dict[str,
     for index, entries in state["state"].items():
         for name, value in entries.items():
             if isinstance(value, backend.xp.ndarray):
-                tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = numpy.ascontiguousarray(backend.to_numpy(value))
+                tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = host_array(value)
             else:
                 scalars.setdefault(str(index), {})[name] = value.item() if hasattr(value, "item") else value
     return {"type": kind, "param_groups": state["param_groups"], "scalars": scalars}
@@ -166,7 +166,7 @@ def _encode(value: Any, prefix: str, tensors: dict[str, numpy.ndarray]) -> Any:
     """``value`` as JSON, its arrays moved into ``tensors`` as ``prefix<j>`` (``{"__tensor__": name}``)."""
     if isinstance(value, backend.xp.ndarray):
         name = f"{prefix}{sum(n.startswith(prefix) for n in tensors)}"
-        tensors[name] = numpy.ascontiguousarray(backend.to_numpy(value))
+        tensors[name] = host_array(value)
         return {_TENSOR: name}
     if isinstance(value, dict):
         return {key: _encode(item, prefix, tensors) for key, item in value.items()}
@@ -353,7 +353,7 @@ class Checkpoint:
     def save(self, path: str | os.PathLike) -> Path:
         """Write everything read (model, metadata, optimizer and training state) to ``path`` in
         the current format: ``chainrule.io.load(old).save(old)`` rewrites a version-1 file sealed whole."""
-        tensors = {name: numpy.ascontiguousarray(backend.to_numpy(a)) for name, a in self.model.state_dict().items()}
+        tensors = {name: host_array(a) for name, a in self.model.state_dict().items()}
         trainer_state = None
         if self.trainer_state is not None:
             trainer_state = {**self.trainer_state, "callbacks": self.callback_states,
@@ -417,7 +417,7 @@ def load(path: str | os.PathLike, *, allowed_classes: Any = ()) -> Checkpoint:
         version=file.metadata.get("chainrule_version", "unknown"),
         preprocessing=values.get("preprocessing"),
         optimizer_type=optimizer["type"] if optimizer else None,
-        optimizer_state=_optimizer_state(path, optimizer, tensors, model, legacy) if optimizer else None,
+        optimizer_state=_optimizer_state(optimizer, tensors) if optimizer else None,
         path=path,
     )
     if trainer is not None:
@@ -565,17 +565,9 @@ def _check_preprocessing(path: Path, state: dict) -> None:
         raise ValueError(f"{path}: 'preprocessing' metadata cannot be used: {error}") from None
 
 
-def _optimizer_state(path: Path, entry: dict, tensors: dict, model: Module, legacy: bool) -> dict[str, Any]:
-    """Rebuild ``Optimizer.state_dict()`` form from the checked JSON entry and the prefixed tensors.
-
-    Version-1 files stored a 0-d parameter's arrays as JSON numbers; those come back as 0-d arrays."""
-    parameters = list(model.parameters())
-    state: dict[int, dict[str, Any]] = {}
-    for index, values in entry["scalars"].items():
-        zero_d = legacy and parameters[int(index)].ndim == 0
-        state[int(index)] = {
-            name: numpy.asarray(value) if zero_d and name != "step" else value for name, value in values.items()
-        }
+def _optimizer_state(entry: dict, tensors: dict) -> dict[str, Any]:
+    """Rebuild ``Optimizer.state_dict()`` form from the checked JSON entry and the prefixed tensors."""
+    state: dict[int, dict[str, Any]] = {int(index): dict(values) for index, values in entry["scalars"].items()}
     for name, array in tensors.items():
         if name.startswith(OPTIMIZER_PREFIX):
             index, _, key = name[len(OPTIMIZER_PREFIX) :].partition(".")

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy
 
+from chainrule import backend
+
 DIGEST_KEY = "digest"
 """The metadata key of the digest."""
 
@@ -62,6 +64,13 @@ def safetensors_module() -> Any:
             "saving and loading models needs the safetensors package: pip install 'chainrule[io]'"
         ) from None
     return safetensors
+
+
+def host_array(array: Any) -> numpy.ndarray:
+    """``array`` (a backend array) as a C-contiguous NumPy array for a file; a 0-d array stays 0-d
+    (``numpy.ascontiguousarray`` would make it 1-d, and a BatchNorm count or a 0-d parameter's
+    state would come back with the wrong shape)."""
+    return numpy.asarray(backend.to_numpy(array), order="C")
 
 
 def sealed_bytes(tensors: dict[str, numpy.ndarray], metadata: dict[str, str]) -> bytes:

@@ -13,11 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy
-
-from chainrule import backend
 from chainrule.io.atomic import atomic_write_bytes
-from chainrule.io.sealed import open_tensors, sealed_bytes
+from chainrule.io.sealed import host_array, open_tensors, sealed_bytes
 from chainrule.tensor import Tensor
 
 STATE_DICT_FORMAT = "chainrule.state_dict"
@@ -56,10 +53,7 @@ def save_state_dict(model: Any, path: str | os.PathLike, *, metadata: dict[str, 
     reserved = sorted({"format", "chainrule_version", "digest"} & set(extra))
     if reserved:
         raise ValueError(f"save_state_dict: metadata keys {reserved} are set by chainrule; rename them")
-    tensors = {
-        name: numpy.ascontiguousarray(backend.to_numpy(value.data if isinstance(value, Tensor) else value))
-        for name, value in state.items()
-    }
+    tensors = {name: host_array(value.data if isinstance(value, Tensor) else value) for name, value in state.items()}
     text = {**extra, "format": STATE_DICT_FORMAT, "chainrule_version": __version__}
     return atomic_write_bytes(path, sealed_bytes(tensors, text))
 
