@@ -33,17 +33,28 @@ def as_batch(model: nn.Module, loss_fn: Any, x: Any, y: Any) -> tuple[Tensor, Te
     """``x`` as an (N, in) tensor of the model's dtype and ``y`` to match (class labels stay integers).
 
     One sample may be given as a vector ``x`` and a scalar or vector ``y``.
+
+    Raises
+    ------
+    ValueError
+        If a value is not finite, or not once converted to the model's dtype (1e300 in float32).
     """
     dtype = model_dtype(model)
-    x = Tensor(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+    with backend.xp.errstate(over="ignore", invalid="ignore"):  # out-of-range values are refused below
+        x = Tensor(x.data if isinstance(x, Tensor) else x, dtype=dtype)
+        y_data = backend.xp.asarray(y.data if isinstance(y, Tensor) else y)
+        labels = y_data.dtype.kind in "iu" and isinstance(loss_fn, nn.CrossEntropyLoss)
+        y = Tensor(y_data.reshape(-1)) if labels else Tensor(y_data, dtype=dtype)
+    for name, values in (("inputs", x.data), ("targets", y.data)):
+        if backend.is_floating(values.dtype) and not backend.xp.isfinite(values).all():
+            raise ValueError(
+                f"the {name} hold a value that is not a finite {backend.xp.dtype(dtype).name} number "
+                f"(|value| ≤ {float(backend.xp.finfo(dtype).max):.3g}); give finite values nearer the data's scale"
+            )
     single = x.ndim == 1
     if single:
         x = x.reshape(1, -1)
-    y_data = backend.xp.asarray(y.data if isinstance(y, Tensor) else y)
-    if y_data.dtype.kind in "iu" and isinstance(loss_fn, nn.CrossEntropyLoss):
-        y = Tensor(y_data.reshape(-1))
-    else:
-        y = Tensor(y_data, dtype=dtype)
+    if not labels:
         if single or y.ndim == 0:
             y = y.reshape(1, -1)
         elif y.ndim == 1:
@@ -105,25 +116,35 @@ def trace(model: nn.Module, loss_fn: Any, x: Any, y: Any) -> Trace:
     Raises
     ------
     ValueError
-        If the model is not a Sequential of Linear layers and element-wise activations, or the loss
-        is not a single number.
+        If the model is not a Sequential of Linear layers and element-wise activations, the loss
+        is not a single number, or a value of the forward or backward pass is not finite (inputs
+        or weights too large for the dtype).
     """
     clone = working_copy(model)
     layers = network_layers(clone)
     x, y = as_batch(clone, loss_fn, x, y)
     h = x
     traces = []
-    for layer in layers:
-        inputs = h.data
-        z = layer.linear(h)
-        z.retain_grad()
-        h = z if layer.activation is None else layer.activation(z)
-        h.retain_grad()
-        traces.append(LayerTrace(layer, inputs, z, h))
-    loss = loss_fn(h, y)
-    if loss.size != 1 or getattr(loss_fn, "reduction", "mean") not in ("mean", "sum"):
+    with backend.xp.errstate(over="ignore", invalid="ignore"):  # every value is checked below
+        for layer in layers:
+            inputs = h.data
+            z = layer.linear(h)
+            z.retain_grad()
+            h = z if layer.activation is None else layer.activation(z)
+            h.retain_grad()
+            traces.append(LayerTrace(layer, inputs, z, h))
+        loss = loss_fn(h, y)
+        if loss.size != 1 or getattr(loss_fn, "reduction", "mean") not in ("mean", "sum"):
+            raise ValueError(
+                f"explain: the loss has shape {tuple(loss.shape)}; "
+                "use reduction='mean' or 'sum' so that it is one number"
+            )
+        loss.backward()
+    values = [loss.data, *(p.grad for p in clone.parameters() if p.grad is not None)]
+    values += [a for t in traces for a in (t.z.data, t.h.data)]
+    if not all(backend.xp.isfinite(a).all() for a in values):
         raise ValueError(
-            f"explain: the loss has shape {tuple(loss.shape)}; use reduction='mean' or 'sum' so that it is one number"
+            f"the forward or backward pass leaves the range of {loss.dtype} (the loss is "
+            f"{loss.item():g}); give inputs nearer the data's scale"
         )
-    loss.backward()
     return Trace(clone, loss_fn, x, y, traces, loss)

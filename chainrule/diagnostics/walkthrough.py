@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule import nn, optim
+from chainrule import backend, nn, optim
 from chainrule.autograd import no_grad
 from chainrule.diagnostics import render
 from chainrule.diagnostics.notation import (
@@ -350,12 +350,18 @@ class Explanation:
         """One ``optim.SGD`` step on the traced copy (its ``.grad`` are the gradients shown), then L again."""
         model = self.trace.model
         before = {name: p.data.copy() for name, p in model.named_parameters()}
-        optim.SGD(model.parameters(), lr=lr).step()
-        self.updated = {name: p.data.copy() for name, p in model.named_parameters()}
-        with no_grad():
-            self.loss_after = float(self.trace.loss_fn(model(self.trace.x), self.trace.y).item())
+        with backend.xp.errstate(over="ignore", invalid="ignore"):  # a step out of range is refused below
+            optim.SGD(model.parameters(), lr=lr).step()
+            self.updated = {name: p.data.copy() for name, p in model.named_parameters()}
+            with no_grad():
+                self.loss_after = float(self.trace.loss_fn(model(self.trace.x), self.trace.y).item())
         for name, p in model.named_parameters():
             p.data = before[name]
+        if not (math.isfinite(self.loss_after) and all(backend.xp.isfinite(a).all() for a in self.updated.values())):
+            raise ValueError(
+                f"explain: one step with lr={lr:g} takes the weights or the loss out of range (loss after the step: "
+                f"{self.loss_after:g}); take a smaller lr"
+            )
 
     # -------------------------------------------------------------- blocks
     def _n(self, value: float, wrap: bool = False) -> Math:
