@@ -423,10 +423,13 @@ def load(path: str | os.PathLike, *, allowed_classes: Any = ()) -> Checkpoint:
     if trainer is not None:
         used: set[str] = set()
         checkpoint.trainer_state = {key: trainer[key] for key in fields.TRAINER_KEYS}
-        checkpoint.callback_states = [
-            {"type": c["type"], "state": _decode(c["state"], f"{CALLBACK_PREFIX}{k}.", tensors, used)}
-            for k, c in enumerate(trainer.get("callbacks", []))
-        ]
+        try:
+            checkpoint.callback_states = [
+                {"type": c["type"], "state": _decode(c["state"], f"{CALLBACK_PREFIX}{k}.", tensors, used)}
+                for k, c in enumerate(trainer.get("callbacks", []))
+            ]
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}; the file is damaged or was not written by chainrule") from None
         unused = sorted(n for n in tensors if n.startswith(CALLBACK_PREFIX) and n not in used)
         if unused:
             raise ValueError(f"{path}: tensors {unused[:5]} belong to no callback state; the file is damaged")
