@@ -19,7 +19,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot")
+SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot", "serve")
 """Names of the modules in ``chainrule.cli`` that each add one subcommand, in help order."""
 
 FLOATING_POINT_WARNING = r"(overflow|invalid value|divide by zero) encountered"

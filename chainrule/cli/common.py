@@ -9,9 +9,10 @@ from typing import Any
 
 from chainrule import nn
 from chainrule.cli import UsageError
+from chainrule.nn import registry
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-"""``--activation`` name → hidden-layer activation."""
+ACTIVATIONS = {name: entry.make for name, entry in registry.ACTIVATIONS.items()}
+"""``--activation`` name → a function making that hidden-layer activation (every registered one)."""
 
 TEST_SIZE = 0.2
 """Share of the rows held out as the test split of datasets that have none (80/20)."""

@@ -20,17 +20,10 @@ from typing import Any
 from chainrule import nn
 from chainrule.cli import UsageError
 from chainrule.cli.arguments import check_model, count, number
+from chainrule.nn import registry
 
-LOSSES = {
-    "half-squared": nn.HalfSquaredErrorLoss,
-    "mse": nn.MSELoss,
-    "sse": nn.SumSquaredErrorLoss,
-    "cross-entropy": nn.CrossEntropyLoss,
-    "bce": nn.BCEWithLogitsLoss,
-    "l1": nn.L1Loss,
-    "huber": nn.HuberLoss,
-}
-"""``--loss`` names → loss classes (the class names, e.g. ``MSELoss``, are accepted too)."""
+LOSSES = {name: entry.module for name, entry in registry.LOSSES.items()}
+"""``--loss`` names → loss classes, from the loss registry (the class names, e.g. ``MSELoss``, are accepted too)."""
 
 MAX_DECIMALS = 15
 """The most decimals ``--decimals`` shows (float64 holds about 16 significant digits)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.cli import UsageError
 from chainrule.cli.common import ACTIVATIONS, check_output_path, format_scores, load_dataset_tables, score
+from chainrule.nn import registry
 
 DEFAULTS = {
     "hidden": "32,16",
@@ -25,8 +26,8 @@ DEFAULTS = {
 }
 """The defaults (also shown by ``chainrule train --help`` and in the README)."""
 
-LOSSES = {"regression": ("mse", "l1", "huber"), "classification": ("cross-entropy",)}
-"""``--loss`` choices per task; the first is the default."""
+LOSSES = {task: registry.loss_names(task) for task in ("regression", "classification")}
+"""``--loss`` choices per task, from the loss registry; the first is the default."""
 
 
 def register(subparsers: Any) -> None:
@@ -142,13 +143,10 @@ def _optimizer(name: str, parameters: Any, lr: float) -> Any:
 
 
 def _loss(task: str, name: str | None) -> Any:
-    from chainrule import nn
-
     name = name or LOSSES[task][0]
     if name not in LOSSES[task]:
         raise UsageError(f"--loss {name} does not fit a {task} task; choose {' or '.join(LOSSES[task])}")
-    classes = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss, "cross-entropy": nn.CrossEntropyLoss}
-    return name, classes[name]()
+    return name, registry.LOSSES[name].make()
 
 
 def _plot(history: Any, directory: str, model: Any, health: Any, quiet: bool) -> None:
