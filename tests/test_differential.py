@@ -1,14 +1,16 @@
 """Random graphs of every tensor operation against PyTorch 2.13.0, values and gradients in float64.
 
-Hypothesis draws each graph: one to three leaves of small shapes (0 to 3 axes of 1 to 3 entries,
-so broadcasting meets every case), then four to nine operations, each on tensors picked from all
-made so far (so a tensor is reused several times and gradients add up along paths): arithmetic
-with broadcasting and Python numbers, ``**`` with tensor exponents, ``@`` in every shape NumPy
-allows, ``sum``/``mean``/``max``/``min`` over axes, element-wise functions and activations,
-``softmax``/``log_softmax``, ``reshape``/``flatten``/``transpose``/``permute``/``.T``, basic
-and integer-array indexing, ``cat``/``stack``/``where``.  The same graph is built with
-PyTorch; every node's value and every leaf's gradient of L = Σₖ Σ Wₖ ⊙ nodeₖ (fixed random
-weights, every node counted) must agree to 1e-9 relative.
+Hypothesis draws each graph's seed and size: one to three leaves of small shapes (0 to 3 axes
+of 1 to 3 entries, so broadcasting meets every case; a quarter of them with exact zeros), then
+four to nine operations, each on tensors picked from all made so far (so a tensor is reused
+several times and gradients add up along paths): arithmetic with broadcasting and Python
+numbers, ``**`` with tensor exponents and zero bases, ``@`` in every shape NumPy allows,
+``sum``/``mean``/``max``/``min`` over axes, element-wise functions, every activation module of
+``chainrule.nn.registry`` (against its ``torch.nn`` namesake, with default and other options),
+``softmax``/``log_softmax``, ``reshape``/``flatten``/``transpose``/``permute``/``.T``, basic and
+integer-array indexing, ``cat``/``stack``/``where``.  The same graph is built with PyTorch;
+every node's value and every leaf's gradient of L = Σₖ Σ Wₖ ⊙ nodeₖ (fixed random weights,
+every node counted) must agree to 1e-9 relative.
 
 Domains are kept where both libraries are smooth (``log`` of |x| + ½, divisors x² + ½), so a
 mismatch is a real difference, not a NaN.  CI compares 1,000 graphs, derandomised (the same
@@ -32,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
+from chainrule.nn import registry
 
 EXAMPLES = int(os.environ.get("CHAINRULE_DIFFERENTIAL_EXAMPLES", "1000"))
 TOL = 1e-9
@@ -85,6 +88,21 @@ UNARY: dict[str, tuple[Callable, Callable | None]] = {
     "scalar *": (lambda t: -1.5 * t, None),
     "scalar /": (lambda t: 2.0 / (t * t + 1.0), None),
 }
+ACTIVATION_OPTIONS = {"LeakyReLU": {"negative_slope": 0.2}, "GELU": {"approximate": "tanh"},
+                      "Softplus": {"beta": 2.0, "threshold": 1.0}, "ELU": {"alpha": 0.5}}  # fmt: skip
+"""Options other than the defaults for some activations (each runs with both)."""
+
+
+def _activation(module: type, options: dict) -> tuple[Callable, Callable]:
+    """The registry's activation ``module`` and PyTorch's of the same name, with ``options``."""
+    return module(**options), getattr(torch.nn, module.__name__)(**options)
+
+
+for _module in registry.activation_modules():  # every element-wise activation of the registry
+    for _options in ({}, ACTIVATION_OPTIONS.get(_module.__name__)):
+        if _options is not None:
+            UNARY[f"nn.{_module.__name__}{'(options)' if _options else ''}"] = _activation(_module, _options)
+
 BINARY: dict[str, tuple[Callable, Callable | None]] = {
     "+": (lambda a, b: a + b, None),
     "-": (lambda a, b: a - b, None),
