@@ -103,7 +103,8 @@ def _running(pid: int) -> bool:
 
 def _write_unnamed(path: Path, data: bytes, mode: int) -> bool:
     """Write through a nameless ``O_TMPFILE`` file linked in once complete; False where the
-    system or file system offers no such files (nothing was written then)."""
+    system, the file system or ``/proc`` offers no such files or links (nothing is left behind
+    then: a nameless file is freed when it is closed)."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not os.path.isdir("/proc/self/fd"):
         return False
