@@ -34,6 +34,26 @@ def check_output_path(path: str, flag: str) -> Path:
     return target
 
 
+def add_reading_options(parser: Any) -> None:
+    """``--delimiter`` and ``--no-header``, for the subcommands that read a data file."""
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="the CSV field separator (default: detected among , ; tab |; write tab as '\\t')",
+    )
+    parser.add_argument("--no-header", action="store_true", help="the first row of the CSV is data, not names")
+
+
+def reading_options(args: Any) -> dict[str, Any]:
+    """The keyword arguments of ``chainrule.data.iter_tables`` / ``read_table`` that the options ask for."""
+    delimiter = args.delimiter
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise UsageError(f"--delimiter {args.delimiter!r} must be one character, e.g. ';' or '\\t'")
+    return {"delimiter": delimiter, "header": not args.no_header}
+
+
 def load_dataset_tables(name: str, data_dir: str | None) -> tuple[Any, Any, Any]:
     """``(dataset, train table, test table)``; datasets without a fixed test split are split
     80/20 with seed 0 (stratified by class for classification)."""
@@ -56,30 +76,53 @@ def build_model(inputs: int, hidden: list[int], outputs: int, activation: str) -
     return nn.Sequential(*layers, nn.Linear(inputs, outputs))
 
 
-def score(model: nn.Module, preprocessor: Any, table: Any) -> dict[str, float]:
-    """The model's metrics on ``table``, in the target's own units.
+def score(model: nn.Module, preprocessor: Any, tables: Any) -> dict[str, float]:
+    """The model's metrics on a table, or on the chunks of a file one at a time, in the target's own units.
 
-    Classification: ``accuracy`` and ``loss`` (cross-entropy).  Regression: ``rmse``, ``mae``,
-    ``r2`` and ``mse`` of the predictions mapped back to original units.  Also ``samples``.
+    Classification: ``accuracy`` and ``loss`` (mean cross-entropy).  Regression: ``rmse``, ``mae``,
+    ``r2`` = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² (0 for a constant y) and ``mse`` of the predictions mapped
+    back to original units.  Also ``samples``.  Sums are kept per chunk, so memory does not grow
+    with the rows.
     """
-    from chainrule.autograd import no_grad
-    from chainrule.tensor import Tensor
-    from chainrule.training import accuracy, mae, mse, predict, r2, rmse
+    import numpy
 
-    outputs = predict(model, preprocessor.transform(table))
-    y = preprocessor.transform_target(table)
-    if preprocessor.task == "classification":
-        with no_grad():
-            loss = nn.CrossEntropyLoss()(Tensor(outputs), y).item()
-        return {"accuracy": accuracy(outputs, y), "loss": loss, "samples": len(y)}
-    truth = table.numeric(preprocessor.target)
-    values = preprocessor.inverse_transform_target(outputs).reshape(-1)
+    from chainrule.autograd import no_grad
+    from chainrule.data import Table
+    from chainrule.data.statistics import Moments
+    from chainrule.tensor import Tensor
+    from chainrule.training import predict
+
+    classification = preprocessor.task == "classification"
+    n = correct = 0
+    loss = squared = absolute = 0.0
+    truth_moments = Moments()
+    for table in [tables] if isinstance(tables, Table) else tables:
+        if table.n_rows == 0:
+            continue
+        outputs = predict(model, preprocessor.transform(table))
+        n += table.n_rows
+        if classification:
+            y = preprocessor.transform_target(table)
+            with no_grad():
+                loss += nn.CrossEntropyLoss()(Tensor(outputs), y).item() * len(y)
+            correct += int((numpy.asarray(outputs).argmax(axis=1) == numpy.asarray(y)).sum())
+            continue
+        truth = preprocessor.target_values(table)
+        errors = preprocessor.inverse_transform_target(outputs).reshape(-1) - truth
+        squared += float(numpy.square(errors).sum())
+        absolute += float(numpy.abs(errors).sum())
+        truth_moments.update(truth)
+    if n == 0:
+        raise UsageError("the data has no rows to score; give rows with the target column")
+    if classification:
+        return {"accuracy": correct / n, "loss": loss / n, "samples": n}
+    total = truth_moments.std**2 * n
     return {
-        "rmse": rmse(values, truth),
-        "mae": mae(values, truth),
-        "r2": r2(values, truth),
-        "mse": mse(values, truth),
-        "samples": len(truth),
+        "rmse": (squared / n) ** 0.5,
+        "mae": absolute / n,
+        "r2": 1.0 - squared / total if total > 0 else 0.0,
+        "mse": squared / n,
+        "samples": n,
     }
 
 
