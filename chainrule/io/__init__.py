@@ -12,7 +12,7 @@ The weights alone, for any module (PyTorch reads them with ``safetensors.torch.l
 >>> model.load_state_dict(chainrule.io.load_state_dict("weights.safetensors"))
 """
 
-from chainrule.io.atomic import atomic_write_bytes
+from chainrule.io.atomic import atomic_write_bytes, atomic_writer
 from chainrule.io.callbacks import ModelCheckpoint
 from chainrule.io.checkpoint import Checkpoint, LegacyCheckpointWarning, load, save
 from chainrule.io.spec import LAYERS, model_from_spec, model_to_spec
@@ -24,6 +24,7 @@ __all__ = [
     "LegacyCheckpointWarning",
     "ModelCheckpoint",
     "atomic_write_bytes",
+    "atomic_writer",
     "load",
     "load_state_dict",
     "model_from_spec",

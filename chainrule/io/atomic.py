@@ -18,7 +18,10 @@ import secrets
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 LEGACY_AGE = 3600.0
 """Seconds after which a temporary file of chainrule 0.1 (``.NAME.XXXXXXXX.tmp``, no process id in
@@ -28,20 +31,61 @@ _HOST = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and durably; returns ``path`` as a ``Path``.
+    """Write ``data`` to ``path`` atomically and durably (as :func:`atomic_writer`); returns
+    ``path`` as a ``Path``."""
+    with _pending(Path(path)) as fd:
+        _write_all(fd, data)
+    return Path(path)
 
-    The file keeps the permissions of the file it replaces (0o644 for a new one).  Stale
-    temporary files of earlier interrupted writes to ``path`` are removed first
-    (:func:`remove_stale_temporaries`).
+
+@contextmanager
+def atomic_writer(
+    path: str | os.PathLike, *, text: bool = False, encoding: str | None = None, newline: str | None = None
+) -> Iterator[IO]:
+    """A file to write ``path`` through, piece by piece: it appears at ``path`` (replacing what was
+    there) only when the ``with`` block ends without an error, synced to disk; an error or a kill
+    before that leaves the previous file as it was and no temporary file.
+
+    The file keeps the permissions of the file it replaces (0o644 for a new one).  Stale temporary
+    files of earlier interrupted writes to ``path`` are removed first
+    (:func:`remove_stale_temporaries`).  ``text``, ``encoding`` and ``newline`` are ``open``'s.
+
+    Examples
+    --------
+    >>> with atomic_writer("predictions.csv", text=True, encoding="utf-8", newline="") as file:
+    ...     csv.writer(file).writerows(rows)
     """
-    path = Path(path)
-    folder = path.parent
+    with _pending(Path(path)) as fd, os.fdopen(fd, "w" if text else "wb", encoding=encoding, newline=newline,
+                                               closefd=False) as file:  # fmt: skip
+        yield file
+
+
+@contextmanager
+def _pending(path: Path) -> Iterator[int]:
+    """The descriptor of a nameless (or hidden temporary) file in ``path``'s folder; when the
+    block ends without an error it is synced, named and renamed over ``path``, else dropped."""
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     remove_stale_temporaries(path)
-    if not _write_unnamed(path, data, mode):
-        _write_named(path, data, mode)
-    _sync_folder(folder)
-    return path
+    fd, temporary = _open_unnamed(path, mode), None
+    if fd is None:
+        fd, temporary = _open_named(path, mode)
+    try:
+        yield fd
+        os.fsync(fd)
+        if temporary is None:
+            temporary = _name(fd, path, mode)
+    except BaseException:
+        os.close(fd)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
 
 
 def temporary_name(path: Path) -> Path:
@@ -101,60 +145,53 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _write_unnamed(path: Path, data: bytes, mode: int) -> bool:
-    """Write through a nameless ``O_TMPFILE`` file linked in once complete; False where the
-    system, the file system or ``/proc`` offers no such files or links (nothing is left behind
-    then: a nameless file is freed when it is closed)."""
+def _open_unnamed(path: Path, mode: int) -> int | None:
+    """A nameless ``O_TMPFILE`` file in ``path``'s folder, or None where the system or the file
+    system offers no such files (or no ``/proc`` to name one by later)."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not os.path.isdir("/proc/self/fd"):
-        return False
+        return None
     try:
-        fd = os.open(path.parent, flag | os.O_WRONLY, mode)
+        fd = os.open(path.parent, flag | os.O_RDWR, mode)  # readable: _name may have to copy it
     except OSError:  # EOPNOTSUPP, EISDIR (old kernels), EINVAL: not supported here
-        return False
+        return None
+    os.fchmod(fd, mode)
+    return fd
+
+
+def _open_named(path: Path, mode: int) -> tuple[int, Path]:
+    """A hidden temporary file ``.NAME.HOST.PID.XXXXXXXX.tmp`` beside ``path`` (the portable way)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, mode)
+    return fd, Path(name)
+
+
+def _name(fd: int, path: Path, mode: int) -> Path:
+    """Give the complete nameless file ``fd`` a hidden name beside ``path`` (``linkat``); where the
+    link is refused, copy it into a named temporary file instead.  Returns the name."""
+    temporary = temporary_name(path)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fchmod(fd, mode)
-        _write_all(fd, data)
-        os.fsync(fd)
-        temporary = temporary_name(path)
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            # with a folder descriptor os.link calls linkat(…, AT_SYMLINK_FOLLOW), which follows
-            # /proc/self/fd/N to the nameless file (plain link() would link the symlink itself)
-            os.link(f"/proc/self/fd/{fd}", temporary.name, dst_dir_fd=folder)
-        except OSError:
-            return False
-        finally:
-            os.close(folder)
+        # with a folder descriptor os.link calls linkat(…, AT_SYMLINK_FOLLOW), which follows
+        # /proc/self/fd/N to the nameless file (plain link() would link the symlink itself)
+        os.link(f"/proc/self/fd/{fd}", temporary.name, dst_dir_fd=folder)
+        return temporary
+    except OSError:
+        pass
     finally:
-        os.close(fd)
-    _rename(temporary, path)
-    return True
-
-
-def _write_named(path: Path, data: bytes, mode: int) -> None:
-    """Write through a hidden temporary file (the portable way)."""
-    prefix = f".{path.name}.{_HOST}.{os.getpid()}."
-    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
-    temporary = Path(name)
+        os.close(folder)
+    copy, temporary = _open_named(path, mode)
     try:
-        os.chmod(temporary, mode)
-        _write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        temporary.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    _rename(temporary, path)
-
-
-def _rename(temporary: Path, path: Path) -> None:
-    try:
-        os.replace(temporary, path)
+        os.lseek(fd, 0, os.SEEK_SET)
+        while block := os.read(fd, 1 << 20):
+            _write_all(copy, block)
+        os.fsync(copy)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(copy)
+    return temporary
 
 
 def _write_all(fd: int, data: bytes) -> None:
