@@ -34,7 +34,7 @@ from chainrule.training import EarlyStopping, Trainer
 
 
 def small_checkpoint(tmp_path, name="small.safetensors"):
-    """A 2.8 KB checkpoint with every part: weights, preprocessing (a mean, one-hot categories),
+    """A small checkpoint (3.5 KB) with every part: weights, preprocessing (a mean, one-hot categories),
     Adam's state, a trainer with history and an EarlyStopping state, config and metrics."""
     table = Table(
         {
