@@ -52,7 +52,7 @@ import numpy
 from chainrule import nn
 from chainrule.data import columns
 from chainrule.data.preprocessing import _keys as category_keys  # the keys one-hot compares
-from chainrule.io.checkpoint import atomic_write_bytes
+from chainrule.io.atomic import atomic_write_bytes
 from chainrule.nn import registry
 
 OPSET = 19

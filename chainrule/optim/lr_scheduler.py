@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, same_kind
 
 
 class LRScheduler:
@@ -77,13 +77,37 @@ class LRScheduler:
         """The learning rates set by the latest step, one per group."""
         return list(self._last_lr)
 
+    _saved_apart: tuple[str, ...] = ()
+    """State entries a subclass saves and restores itself (functions' attributes, inner schedulers),
+    left out of the check in :meth:`load_state_dict`, which that subclass hands the rest."""
+
     def state_dict(self) -> dict[str, Any]:
-        """Every attribute except the optimizer (numbers and lists), as PyTorch's."""
+        """Every attribute except the optimizer (numbers and lists), as PyTorch's: with the
+        optimizer's own ``state_dict`` it is all a resumed run needs (no ``last_epoch=``)."""
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore attributes saved by :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        """Restore attributes saved by :meth:`state_dict` (also after a trip through JSON, which
+        turns tuples into lists): the next ``step()`` continues the saved schedule.
+
+        Raises
+        ------
+        ValueError
+            If ``state_dict`` does not have exactly this scheduler's attributes, or a value is not
+            of the kind the attribute holds (a number for a number, a list of the same length for
+            a list, …); nothing is changed then.
+        """
+        own = {key: value for key, value in self.state_dict().items() if key not in self._saved_apart}
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or set(state_dict) != set(own):
+            got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"a {name} state has exactly {sorted(own)}, got {got}; it belongs to another scheduler")
+        for key, value in state_dict.items():
+            if not same_kind(value, own[key]):
+                raise ValueError(f"{name} state: {key!r} = {value!r} does not fit the attribute, which is {own[key]!r}")
+        self.__dict__.update(
+            {key: tuple(value) if isinstance(own[key], tuple) else value for key, value in state_dict.items()}
+        )
 
 
 class StepLR(LRScheduler):
@@ -174,6 +198,8 @@ class _FactorScheduler(LRScheduler):
     Functions are not saved by :meth:`state_dict` (they are code); a callable object's attributes
     are, as PyTorch does, so build the scheduler with the same functions before loading a state.
     """
+
+    _saved_apart = ("lr_lambdas",)
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
         self.lr_lambdas: list[Callable[[int], float]] = _per_group("lr_lambda", optimizer, lr_lambda)
@@ -324,6 +350,8 @@ class LinearLR(LRScheduler):
 class _Composite(LRScheduler):
     """Base of the schedulers made of other schedulers on one optimizer; their states are saved
     inside this one's (``_schedulers``)."""
+
+    _saved_apart = ("_schedulers",)
 
     def _check(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler]) -> None:
         name = type(self).__name__

@@ -371,14 +371,37 @@ class Trainer:
     # ------------------------------------------------------------------ resuming
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs besides the weights and optimizer: epochs done, the shuffling
-        generator's state and the history (plain JSON-ready data)."""
-        generator = self.generator.bit_generator.state
+        generator's state and the history (plain JSON-ready data).
+
+        Callbacks keep their own state (``Callback.state_dict``); :func:`chainrule.io.save` with
+        ``trainer=`` stores theirs too, with the global generator's.
+        """
+        generator = backend.generator_state(self.generator)
         return {"epoch": self.epoch, "generator": generator, "history": self.history.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a state saved by :meth:`state_dict`."""
-        self.epoch = int(state["epoch"])
-        self.generator.bit_generator.state = state["generator"]
+        """Continue from a state saved by :meth:`state_dict`: the next epoch is ``epoch + 1`` and
+        draws the row order the saved run would have drawn.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not such a state (checked before anything changes).
+        """
+        if not isinstance(state, dict) or set(state) != {"epoch", "generator", "history"}:
+            raise ValueError(
+                "a trainer state has exactly 'epoch', 'generator' and 'history' (from Trainer.state_dict())"
+            )
+        epoch = state["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"trainer state: epoch must be an integer ≥ 0, got {epoch!r}")
+        generator = backend.check_generator_state(state["generator"], "trainer state: generator")
+        try:
+            History().load_state_dict(state["history"])  # checked on a scratch History first
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"trainer state: history is malformed ({error!r})") from None
+        backend.set_generator_state(self.generator, generator)
+        self.epoch = epoch
         self.history.load_state_dict(state["history"])
 
 
