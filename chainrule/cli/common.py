@@ -1,85 +1,35 @@
-"""Helpers shared by ``chainrule train``, ``predict`` and ``evaluate``: data in, model built,
-scores in the target's own units, output paths checked before any work is done."""
+"""Helpers shared by the subcommands: output paths checked before any work is done, scores printed
+on one line.  Data in, model built and scores in the target's units are the library's
+(:mod:`chainrule.training.workflow`), so the page and the estimators use them too."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
-from typing import Any
 
-from chainrule import nn
 from chainrule.cli import UsageError
-
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-"""``--activation`` name → hidden-layer activation."""
-
-TEST_SIZE = 0.2
-"""Share of the rows held out as the test split of datasets that have none (80/20)."""
-SPLIT_SEED = 0
-"""Seed of that split, so ``train`` and ``evaluate --split test`` see the same rows."""
 
 
 def check_output_path(path: str, flag: str) -> Path:
-    """Fail now, before any training, if ``path`` cannot be written (missing folder, a folder
-    itself, a read-only folder)."""
+    """Fail now, before any training, if ``path`` cannot be written: a missing folder, a folder
+    itself, or a folder where a file cannot be created (read-only, full, not a real folder: tried
+    by creating and removing a temporary file there, which also holds when running as root)."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise UsageError(f"{flag} {path} is a folder; give a file name such as {target / 'model.safetensors'}")
     if not folder.is_dir():
         raise UsageError(f"{flag} {path}: the folder {folder} does not exist; create it or choose another path")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {path}: the folder {folder} is not writable; choose another path")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        problem = f"{flag} {path}: cannot write in the folder {folder} ({reason}); choose another path"
+        raise UsageError(problem) from None
     return target
-
-
-def load_dataset_tables(name: str, data_dir: str | None) -> tuple[Any, Any, Any]:
-    """``(dataset, train table, test table)``; datasets without a fixed test split are split
-    80/20 with seed 0 (stratified by class for classification)."""
-    from chainrule.data import load_dataset, train_test_split
-
-    dataset = load_dataset(name, data_dir)
-    if dataset.test is not None:
-        return dataset, dataset.train, dataset.test
-    labels = dataset.train[dataset.target] if dataset.task == "classification" else None
-    train, test = train_test_split(dataset.train, test_size=TEST_SIZE, seed=SPLIT_SEED, stratify=labels)
-    return dataset, train, test
-
-
-def build_model(inputs: int, hidden: list[int], outputs: int, activation: str) -> nn.Sequential:
-    """``Linear → activation`` for each hidden width, then a linear output layer."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(inputs, width), ACTIVATIONS[activation]()]
-        inputs = width
-    return nn.Sequential(*layers, nn.Linear(inputs, outputs))
-
-
-def score(model: nn.Module, preprocessor: Any, table: Any) -> dict[str, float]:
-    """The model's metrics on ``table``, in the target's own units.
-
-    Classification: ``accuracy`` and ``loss`` (cross-entropy).  Regression: ``rmse``, ``mae``,
-    ``r2`` and ``mse`` of the predictions mapped back to original units.  Also ``samples``.
-    """
-    from chainrule.autograd import no_grad
-    from chainrule.tensor import Tensor
-    from chainrule.training import accuracy, mae, mse, predict, r2, rmse
-
-    outputs = predict(model, preprocessor.transform(table))
-    y = preprocessor.transform_target(table)
-    if preprocessor.task == "classification":
-        with no_grad():
-            loss = nn.CrossEntropyLoss()(Tensor(outputs), y).item()
-        return {"accuracy": accuracy(outputs, y), "loss": loss, "samples": len(y)}
-    truth = table.numeric(preprocessor.target)
-    values = preprocessor.inverse_transform_target(outputs).reshape(-1)
-    return {
-        "rmse": rmse(values, truth),
-        "mae": mae(values, truth),
-        "r2": r2(values, truth),
-        "mse": mse(values, truth),
-        "samples": len(truth),
-    }
 
 
 def format_scores(scores: dict[str, float]) -> str:

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import format_scores, load_dataset_tables, score
+from chainrule.cli.common import format_scores
+from chainrule.training.workflow import dataset_tables, score
 
 
 def register(subparsers: Any) -> None:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         table = read_csv(args.data)
     else:
-        dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
+        dataset, train, test = dataset_tables(args.dataset, args.data_dir)
         if dataset.target != preprocessor.target:
             raise UsageError(
                 f"{args.model} predicts {preprocessor.target!r} but dataset {args.dataset!r} has target "
