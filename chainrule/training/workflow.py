@@ -388,11 +388,12 @@ def _check_fits(config: TrainConfig, inputs: int, outputs: int) -> None:
 
 
 def _bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
+    """``43.2 GiB``: a size in bytes with a binary unit (``4.1e+17 PiB`` past the units)."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
-    raise AssertionError("unreachable")
+    return f"{n:.1f} PiB" if n < 1024 else f"{n:.2g} PiB"
 
 
 # ---------------------------------------------------------------------------------- the run
