@@ -163,3 +163,26 @@ def test_saving_over_a_model_file_is_allowed(folder, capsys):
     for _ in range(2):
         assert main(["train", "houses.csv", "--target", "price", "--epochs", "1", "--save", "m.safetensors"]) == 0
     assert "saved m.safetensors" in capsys.readouterr().out
+
+
+def test_the_readme_options_table_is_the_configs():
+    from chainrule.cli.train import options_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert options_table() in readme, "run: python -c 'from chainrule.cli.train import options_table as t; print(t())'"
+
+
+def test_help_shows_each_options_default_from_the_config(capsys):
+    import dataclasses
+
+    from chainrule.training import TrainConfig
+
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for option in dataclasses.fields(TrainConfig):
+        assert option.metadata["help"].split()[0] in text, option.name
+    for shown in ("(default: 32,16)", "(default: relu)", "(default: adam)", "(default: 0.001)", "(default: 50)",
+                  "(default: 32)", "(default: cosine)", "(default: 0)", "(default: float32)"):  # fmt: skip
+        assert shown in text, shown

@@ -219,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DivergenceWarning)  # reported below, as an error
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow while diverging
             result = plan.fit(callbacks=callbacks, verbose=0 if args.quiet else 1)
     except MemoryError:
         raise UsageError(

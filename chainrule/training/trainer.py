@@ -39,6 +39,8 @@ MAX_LOSS_GROWTH = 1e4
 REFERENCE_ROWS = 32
 """The loss "at the start" is the mean batch loss over at least this many rows (see :class:`DivergenceGuard`)."""
 
+_INF, _NEG_INF = math.inf, -math.inf
+
 
 class DivergenceWarning(RuntimeWarning):
     """Training stopped because the loss diverged: NaN, infinite, or grown by orders of magnitude."""
@@ -293,6 +295,7 @@ class Trainer:
         self._parameters = list(model.parameters())
         self._guard: DivergenceGuard | None = None
         self._after_backward: list = []
+        self._synchronizes = type(self).synchronize is not Trainer.synchronize
 
     # ------------------------------------------------------------------ one step
     def train_step(self, batch: tuple[Any, Any], logs: dict | None = None) -> tuple[float, Tensor]:
@@ -323,14 +326,18 @@ class Trainer:
         output = self.model(Tensor(x))
         loss = self.train_loss(output, y)
         value = loss.item()
-        if math.isfinite(value):
+        if _NEG_INF < value < _INF:
             loss.backward()
         else:
             with backend.xp.errstate(all="ignore"):
                 loss.backward()
-        value, stop = self.synchronize(value, self.stop_requested)
+        if self._synchronizes:
+            value, stop = self.synchronize(value, self.stop_requested)
+        else:  # Trainer.synchronize returns its arguments: no call needed
+            stop = self.stop_requested
         guard = (self._guard or self._active_guard()) if self.stop_on_nonfinite else None
-        if guard is not None:
+        # the guard's common case inline: a loss below the limit once L₀ is known passes
+        if guard is not None and not (_NEG_INF < value < guard.limit and guard.reference is not None):
             problem = guard.check(value, len(x))
             if problem is not None:
                 self._diverge(problem, guard)
@@ -462,28 +469,27 @@ class Trainer:
 
         logs: dict = {"epochs": self.epoch + epochs, "samples": source.rows, "batches": source.batches}
         try:
-            with backend.xp.errstate(all="ignore"):  # overflow while diverging: the guard reports it
-                for hook in hooks["on_train_begin"]:
+            for hook in hooks["on_train_begin"]:
+                hook(self, logs)
+            for _ in range(epochs):
+                for hook in hooks["on_epoch_begin"]:
+                    hook(self, {"epoch": self.epoch + 1})
+                start = time.perf_counter()
+                logs = self._train_epoch(source, hooks)
+                seconds = time.perf_counter() - start
+                if self.diverged or self.interrupted:
+                    break
+                if validation_data is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data).items()})
+                logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                self.epoch += 1
+                self.history.append(self.epoch, logs, seconds)
+                for hook in hooks["on_epoch_end"]:
                     hook(self, logs)
-                for _ in range(epochs):
-                    for hook in hooks["on_epoch_begin"]:
-                        hook(self, {"epoch": self.epoch + 1})
-                    start = time.perf_counter()
-                    logs = self._train_epoch(source, hooks)
-                    seconds = time.perf_counter() - start
-                    if self.diverged or self.interrupted:
-                        break
-                    if validation_data is not None:
-                        logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data).items()})
-                    logs["lr"] = self.optimizer.param_groups[0]["lr"]
-                    self.epoch += 1
-                    self.history.append(self.epoch, logs, seconds)
-                    for hook in hooks["on_epoch_end"]:
-                        hook(self, logs)
-                    if self.stop_training:
-                        break
-                for hook in hooks["on_train_end"]:
-                    hook(self, logs)
+                if self.stop_training:
+                    break
+            for hook in hooks["on_train_end"]:
+                hook(self, logs)
         finally:
             self.train_loss, self._after_backward = self.loss_fn, []
         return self.history
@@ -718,10 +724,10 @@ def _split_last(x: Any, y: Any, fraction: float) -> tuple[Any, Any, tuple[Any, A
 
 def fit(
     model: Module,
-    loss_fn: Module,
-    optimizer: Any,
+    loss_fn: Module | str,
+    optimizer: Optimizer | str,
     x: Any,
-    y: Any,
+    y: Any = None,
     *,
     epochs: int,
     batch_size: int | None = 32,
@@ -734,18 +740,30 @@ def fit(
     class_weight: Any = None,
     verbose: int = 1,
     stop_on_nonfinite: bool = True,
+    clip_grad_norm: float | None = None,
+    max_loss_growth: float | None = MAX_LOSS_GROWTH,
 ) -> History:
-    """Train ``model`` on ``(x, y)``: ``Trainer(model, loss_fn, optimizer, metrics=, seed=).fit(...)``.
+    """Train ``model`` on ``(x, y)``: ``Trainer(model, loss_fn, optimizer, metrics=, seed=,
+    clip_grad_norm=, max_loss_growth=).fit(...)``.
 
     Each epoch minimises the loss L(w) by the optimizer's rule (w ← w − η ∂L/∂w for plain SGD)
-    over batches of ``batch_size`` rows.  See :meth:`Trainer.fit` for every argument.
+    over batches of ``batch_size`` rows.  See :class:`Trainer` and :meth:`Trainer.fit` for every
+    argument; ``x`` may be a batch source with ``y=None``.
 
     Examples
     --------
     >>> history = fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), x, y,
     ...               epochs=100, batch_size=1, metrics=["rmse"], seed=0, verbose=0)
     """
-    trainer = Trainer(model, loss_fn, optimizer, metrics=metrics, seed=seed)
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        metrics=metrics,
+        seed=seed,
+        clip_grad_norm=clip_grad_norm,
+        max_loss_growth=max_loss_growth,
+    )
     return trainer.fit(
         x,
         y,
