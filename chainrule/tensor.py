@@ -381,20 +381,42 @@ class Tensor:
         """All axes from ``start_axis`` on merged into one."""
         return self.reshape((*self.shape[:start_axis], -1))
 
-    def transpose(self, *axes: int) -> Tensor:
-        """Axes permuted (reversed by default); ``transpose(0, 1)`` swaps two axes as in PyTorch."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) == 2 and self.ndim != 2:
-            order = list(range(self.ndim))
-            order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
-            axes = tuple(order)
-        return apply_op(shape_ops.Transpose, (self,), axes=axes or None)
+    def transpose(self, *dims: Any) -> Tensor:
+        """Two axes swapped, as ``torch.transpose``: ``transpose(d0, d1)`` gives outᵢ…ⱼ… = xⱼ…ᵢ…,
+        every other axis in place (so a (2, 3, 4) tensor with ``transpose(0, 2)`` is (4, 3, 2)).
+
+        Negative axes count from the end.  ``transpose()`` with no axes reverses them all (``.T``),
+        and one sequence ``transpose((2, 0, 1))`` is a full permutation, NumPy's spelling of
+        :meth:`permute`.  The gradient goes back through the inverse permutation.
+        """
+        if not dims:
+            return self.T
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            return self.permute(*dims[0])
+        if len(dims) != 2:
+            raise TypeError(
+                f"transpose takes two axes to swap (PyTorch's transpose(dim0, dim1)), got {len(dims)}; "
+                "for a full reordering of the axes use permute(*dims)"
+            )
+        order = list(range(self.ndim))
+        first, second = (shape_ops.axis_index(d, self.ndim) for d in dims)
+        if order:  # a 0-d tensor has no axes to swap (PyTorch accepts 0 and −1 for it)
+            order[first], order[second] = order[second], order[first]
+        return apply_op(shape_ops.Transpose, (self,), axes=tuple(order))
+
+    def permute(self, *dims: Any) -> Tensor:
+        """The axes reordered, as ``torch.permute``: out has axis ``dims[k]`` of x as its axis k,
+        so out.shape[k] = x.shape[dims[k]] (``permute(2, 0, 1)`` of a (2, 3, 4) tensor is (4, 2, 3)).
+
+        ``dims`` is a permutation of the axes (negative ones count from the end), as separate
+        numbers or one sequence; the gradient goes back through the inverse permutation.
+        """
+        return apply_op(shape_ops.Transpose, (self,), axes=_shape(dims))
 
     @property
     def T(self) -> Tensor:  # noqa: N802
-        """The tensor with its axes reversed."""
-        return self.transpose()
+        """The tensor with its axes reversed (for a matrix, its transpose Aᵀ)."""
+        return apply_op(shape_ops.Transpose, (self,), axes=None)
 
     def __getitem__(self, index: Any) -> Tensor:
         if isinstance(index, Tensor):

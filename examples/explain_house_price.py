@@ -12,8 +12,10 @@
    ``explain_raw`` applies the preprocessing the model was trained with (standardised inputs and
    price), so the walk-through is in the units the network sees, and maps its output back to dollars.
 
-Each walk-through is printed as terminal text and written as Markdown with LaTeX maths
-(``house_price.md``, ``portland.md``) into the folder given on the command line (default: .)::
+Each walk-through is printed as terminal text (within 100 columns) and written as Markdown with
+LaTeX maths (``house_price.md``, ``portland.md``) and as the derivation's JSON data, every formula in
+text, LaTeX and HTML and every number (``house_price.json``, ``portland.json``: what the page
+renders), into the folder given on the command line (default: .)::
 
     python examples/explain_house_price.py [OUT_DIR]
 
@@ -55,7 +57,8 @@ def main(out: Path) -> None:
     for name, explanation in (("house_price", seed_001()), ("portland", portland())):
         print(explanation)
         (out / f"{name}.md").write_text(explanation.to_markdown())
-        print(f"Markdown: {out / f'{name}.md'}\n")
+        (out / f"{name}.json").write_text(explanation.to_json(indent=1), encoding="utf-8")
+        print(f"Markdown: {out / f'{name}.md'}, JSON: {out / f'{name}.json'}\n")
 
 
 if __name__ == "__main__":

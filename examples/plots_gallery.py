@@ -42,7 +42,8 @@ def ring(samples: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(out: Path) -> list[Path]:
-    """Draw every figure into ``out``; returns the files written."""
+    """Draw every figure into ``out`` (made if needed); returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
     paths = [
         plots.plot_descent_1d(out / "descent_1d.png", x0=0.0, lr=0.1, steps=20),
         plots.plot_descent_2d(out / "descent_2d.png", lr=0.1, steps=40),

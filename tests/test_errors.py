@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -125,3 +126,87 @@ def test_init_errors() -> None:
         nn.init.calculate_gain("swish")
     with raises(ValueError, "mode must be 'fan_in' or 'fan_out'"):
         nn.init.kaiming_uniform_(nn.Linear(2, 2).weight, mode="fan")
+
+
+# Values that leave the floating-point range: a clear ValueError, never a NumPy RuntimeWarning.
+
+
+@pytest.fixture
+def no_warnings():
+    """Any warning (NumPy's RuntimeWarning included) fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"eps": 0.0}, "eps must be a positive finite number"),
+        ({"eps": float("nan")}, "eps must be"),
+        ({"eps": -1e-6}, "eps must be"),
+        ({"atol": -1.0}, "atol must be a finite number ≥ 0"),
+        ({"rtol": float("inf")}, "rtol must be"),
+        ({"max_entries": 0}, "max_entries must be a whole number ≥ 1, or None"),
+    ],
+)
+def test_gradcheck_options_out_of_range(options, fragment, no_warnings) -> None:
+    model = nn.Sequential(nn.Linear(2, 1, dtype="float64"))
+    with raises(ValueError, fragment):
+        cr.gradcheck(model, nn.MSELoss(), [[1.0, 2.0]], [[1.0]], **options)
+
+
+def test_gradcheck_at_a_non_finite_loss_says_there_is_nothing_to_check(no_warnings) -> None:
+    model = nn.Sequential(nn.Linear(2, 1, dtype="float64"))
+    with raises(ValueError, "the loss is not finite", "nearer the data's scale"):
+        cr.gradcheck(model, nn.MSELoss(), [[1e300, 1e300]], [[0.0]])
+    with raises(ValueError, "the function's output is not finite"):
+        cr.gradcheck(lambda t: t * 1e300, cr.tensor([1e300], dtype="float64"))
+
+
+def test_explain_refuses_values_out_of_range(no_warnings) -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))  # float32
+    with raises(ValueError, "inputs hold a value that is not a finite float32 number", "3.4e+38"):
+        cr.explain(model, nn.MSELoss(), [1e300, 1.0], [0.0])
+    with raises(ValueError, "leaves the range of float32", "nearer the data's scale"):
+        cr.explain(model, nn.MSELoss(), [1.0, 1.0], [3e38])
+    with raises(ValueError, "one step with lr=1e+300", "take a smaller lr"):
+        cr.explain(model.double(), nn.MSELoss(), [1.0, 1.0], [2.0], lr=1e300)
+
+
+def test_descent_plots_refuse_a_diverging_or_meaningless_descent(tmp_path, no_warnings) -> None:
+    from chainrule import plots
+
+    for lr in (0, -0.1, float("nan"), float("inf")):
+        with raises(ValueError, "learning rate must be a positive finite number"):
+            plots.descent_path(plots.seed_003_function, 0.0, lr, 3)
+    with raises(ValueError, "steps must be a whole number ≥ 0"):
+        plots.descent_path(plots.seed_003_function, 0.0, 0.1, -5)
+    # x₁ = 0 − 1e200 · f′(0) = −4e200; x₂ = x₁ − 1e200 · 2(x₁ + 2) overflows, so the path stops at x₁
+    assert [float(p) for p in plots.descent_path(plots.seed_003_function, 0.0, 1e200, 5)] == [0.0, -4e200]
+    with raises(ValueError, "lr=1e+10 diverges: by step 15 of 20", "smaller lr"):
+        plots.plot_descent_1d(tmp_path / "d.png", lr=1e10)
+    with raises(ValueError, "overflows float64 at the start 1e+300", "nearer the minimum"):
+        plots.plot_descent_1d(tmp_path / "d.png", x0=1e300)
+    with raises(ValueError, "diverges"):
+        plots.plot_descent_2d(tmp_path / "d.png", lr=1e10, resolution=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plot_into_a_missing_folder_creates_nothing(tmp_path) -> None:
+    from chainrule import plots
+
+    with raises(FileNotFoundError, "the folder", "does not exist; create it first"):
+        plots.plot_descent_1d(tmp_path / "missing" / "d.png", steps=2)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_preprocessing_names_a_value_too_large_for_float32(no_warnings) -> None:
+    from chainrule.data import Preprocessor, from_arrays
+    from chainrule.data.table import DataError
+
+    train = from_arrays(np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 5.0]]), feature_names=["a", "b"])
+    preprocessor = Preprocessor().fit(train)
+    new = from_arrays(np.array([[1.0, 2.0], [2.0, 1e300]]), feature_names=["a", "b"])
+    with raises(DataError, "column 'b' row 2", "1e+300 is too large for the model", "±3.4e38"):
+        preprocessor.transform(new)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +225,124 @@ def test_the_model_is_left_untouched():
     explain(model, loss_fn, x, y, lr=0.2)
     assert model[0].weight.grad is None
     np.testing.assert_array_equal(model[2].weight.data, [[0.3, 0.2]])
+
+
+# ---------------------------------------------------------------------- the derivation as data
+
+
+def test_derivation_json_carries_every_formula_and_number():
+    e = _seed_explanation()
+    data = json.loads(e.to_json())
+    assert data["schema"] == "chainrule.derivation" and data["version"] == 1
+    assert data["loss"] == pytest.approx(0.68456, abs=5e-6)
+    assert data["update"]["loss_after"] == pytest.approx(0.35064, abs=5e-6)
+    layer = data["network"]["layers"][0]
+    assert layer["activation"]["name"] == "sigmoid" and layer["activation"]["derivative"]["latex"].startswith(r"\sigma")
+    assert data["network"]["loss"]["name"] == "half-squared"
+    w = next(p for p in data["parameters"] if p["seed_name"] == "w2_11")
+    assert (w["name"], w["tensor"], w["index"], w["layer"], w["kind"]) == (
+        "2.weight[0, 0]",
+        "2.weight",
+        [0, 0],
+        2,
+        "weight",
+    )
+    assert w["gradient"] == pytest.approx(0.56663, abs=5e-5) and w["update"]["after"] == pytest.approx(
+        0.18667, abs=5e-5
+    )
+    assert [f["value"] for f in w["chain"]] == pytest.approx([1.17009, 1.0, 0.48426], abs=5e-5)
+    assert w["chain_equation"][0]["latex"] == r"\frac{\partial L}{\partial w^{2}_{11}}"
+    assert " = ".join(part["text"] for part in w["chain_equation"]) in str(e)
+    first = w["chain"][0]  # ∂L/∂h²₁ = −(y₁ − h²₁) = −(-0.54 − 0.6301) = 1.1701, every form with its LaTeX
+    assert [form["text"] for form in first["forms"]] == ["−(y₁ − h²₁)", "−(-0.54 − 0.6301)"]
+    assert first["display"]["text"] == "1.1701"
+    hidden = next(p for p in data["parameters"] if p["seed_name"] == "w1_11")
+    assert [f["value"] for f in hidden["path"]] == pytest.approx([1.17009, 1.0, 0.3, 0.24974, -0.32], abs=5e-5)
+    assert hidden["chain"][1]["forms"][0]["text"] == "σ(z¹₁)(1 − σ(z¹₁)) = h¹₁(1 − h¹₁)"
+    assert data["backward"][0]["delta"]["value"] == pytest.approx(1.17009, abs=5e-5)
+    for formula in _formulas(data):
+        assert set(formula) == {"text", "latex", "html"} and formula["latex"].isascii()
+
+
+def _formulas(value):
+    if isinstance(value, dict):
+        if set(value) == {"text", "latex", "html"}:
+            yield value
+        for item in value.values():
+            yield from _formulas(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _formulas(item)
+
+
+def test_derive_parameter_is_explain_for_one_weight_of_a_live_model():
+    from chainrule.diagnostics.derivation import derive_parameter
+
+    model, loss_fn, x, y = house_price()
+    d = derive_parameter(model, loss_fn, x, y, "w1_21", lr=0.2)
+    e = _seed_explanation("w1_21")
+    assert d.gradient == e.value and d.update.after == pytest.approx(0.50366, abs=5e-5)
+    assert [f.value for f in d.chain] == [f.value for f in e.chain]
+    assert d.to_dict()["path_equation"][-1]["text"] == "-0.0183"
+    assert model[0].weight.grad is None  # the live model is untouched
+    rng = np.random.default_rng(5)
+    batch = derive_parameter(model, loss_fn, rng.normal(size=(500, 2)), rng.normal(size=(500, 1)), "0.bias[1]")
+    assert len(batch.samples.gradients) == 500 and np.mean(batch.samples.gradients) == pytest.approx(batch.gradient)
+    with pytest.raises(ValueError, match=r"names a whole tensor; name one element, e.g. 0.weight\[0, 0\]"):
+        derive_parameter(model, loss_fn, x, y, "W1")
+
+
+def test_per_sample_terms_equal_each_sample_explained_alone():
+    rng = np.random.default_rng(11)
+    model = _random_mlp([3, 4, 2], [nn.GELU], 11)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    e = explain(model, nn.MSELoss(), x, y, param="w1_23")
+    alone = [explain(model, nn.MSELoss(), x[n], y[n], param="w1_23").value for n in range(5)]
+    np.testing.assert_allclose(e.per_sample, alone, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- a trained, bigger model
+
+
+def _wide_model():
+    chainrule.manual_seed(3)
+    return nn.Sequential(nn.Linear(12, 30), nn.SiLU(), nn.Linear(30, 10), nn.Tanh(), nn.Linear(10, 3))
+
+
+def test_a_big_network_explains_its_largest_gradient_and_says_so_in_100_columns():
+    model = _wide_model()
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=12), rng.normal(size=3)
+    e = explain(model, nn.MSELoss(), x, y, lr=0.1)
+    grads = {name: abs(g) for name, g in e.gradients.items()}
+    best = max(grads, key=lambda name: grads[name].max())
+    index = np.unravel_index(grads[best].argmax(), grads[best].shape)
+    assert (e.param.tensor_name, e.param.index) == (best, tuple(int(i) for i in index))
+    assert e.value == pytest.approx(float(e.gradients[best][index]))
+    text = str(e)
+    words = " ".join(text.split())  # paragraphs are wrapped at 100 columns
+    assert "No parameter was named and the network has 733 parameters (more than 64 to derive)" in words
+    assert f"the one with the largest gradient is derived: {e.param.name}" in words
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert re.search(r"∂L/∂W¹ = δ¹ \(x\)ᵀ = \[\[0.0122, -0.0128, .*, … \d+ more\], … 29 more rows\]", text)
+    table = text[text.index("after the step") :]
+    for name, _ in model.named_parameters():  # the update table lists every parameter
+        assert f"\n  {name} " in table
+    markdown = e.to_markdown()
+    assert "more rows" not in markdown and markdown.count(" & ") > 2 * 600  # every number, before and after
+    assert json.loads(e.to_json())["chosen"].startswith("No parameter was named")
+
+
+def test_a_named_tensor_too_big_to_derive_entry_by_entry_gives_its_largest_entry():
+    model = _wide_model()
+    rng = np.random.default_rng(1)
+    e = explain(model, nn.MSELoss(), rng.normal(size=(3, 12)), rng.normal(size=(3, 3)), param="W1")
+    assert e.param.tensor_name == "0.weight" and e.value.shape == (30, 12)
+    (derived,) = e.derivation.parameters
+    assert abs(derived.gradient) == np.abs(e.value).max() and len(derived.samples.gradients) == 3
+    assert "0.weight has 360 entries (more than 64 to derive)" in " ".join(str(e).split())
+
+
+def test_text_without_a_width_writes_every_number():
+    e = explain(_wide_model(), nn.MSELoss(), np.ones(12), np.zeros(3), lr=0.1)
+    assert "more rows]" in e.to_text() and "more rows]" not in e.to_text(width=None)

@@ -109,11 +109,14 @@ def test_cli_plot_history_of_a_trained_model(ring_model, tmp_path):
 
 
 def test_cli_plot_boundary_of_a_two_feature_classifier(ring_model, tmp_path):
-    result = run_cli("plot", "boundary", ring_model, tmp_path / "boundary.png")  # samples: its training CSV
+    data = ring_model.with_name("ring.csv")
+    result = run_cli("plot", "boundary", ring_model, tmp_path / "boundary.png", "--data", data)
     assert result.returncode == 0, result.stderr
     _assert_drawn(tmp_path / "boundary.png")
-    data = ring_model.with_name("ring.csv")
-    assert run_cli("plot", "boundary", ring_model, tmp_path / "b.png", "--data", data).returncode == 0
+    # the training CSV named in the model file is never opened unless the user names it
+    result = run_cli("plot", "boundary", ring_model, tmp_path / "b.png")
+    assert result.returncode == 2 and "--data DATA.csv" in result.stderr and "ring.csv" in result.stderr
+    assert not (tmp_path / "b.png").exists()
 
 
 def test_cli_plot_refuses_models_it_cannot_draw(ring_model, tmp_path):

@@ -365,7 +365,7 @@ def test_make_teacher_student_targets_are_the_teachers_outputs():
         ({"n_samples": 0}, "n_samples must be a positive integer"),
         ({"n_samples": 10, "teacher_sizes": (3,)}, "at least two positive layer widths"),
         ({"n_samples": 10, "teacher_sizes": (3, 0, 1)}, "at least two positive layer widths"),
-        ({"n_samples": 10, "activation": "softplus"}, "unknown activation 'softplus'"),
+        ({"n_samples": 10, "activation": "mish"}, "unknown activation 'mish'"),
         ({"n_samples": 10, "noise": -0.1}, "noise is a standard deviation"),
     ],
 )

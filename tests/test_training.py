@@ -15,6 +15,7 @@ import torch
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.nn import registry
 from chainrule.training import (
     ArrayBatches,
     BatchSource,
@@ -535,8 +536,9 @@ def test_trainer_accepts_names_and_builds_what_they_mean(rng):
         assert {k: optimizer.param_groups[0][k] for k in options} == options, name
     built = names.optimizer("momentum", make_model().parameters(), lr=0.3, weight_decay=0.1)
     assert (built.param_groups[0]["lr"], built.param_groups[0]["weight_decay"]) == (0.3, 0.1)
-    for name, cls in names.LOSSES.items():
-        assert type(Trainer(make_model(), name.upper().replace("-", "_"), "sgd").loss_fn) is cls
+    for name, entry in registry.LOSSES.items():  # the registry's names, any case, _ for -
+        assert type(Trainer(make_model(), name.upper().replace("-", "_"), "sgd").loss_fn) is entry.module
+    assert isinstance(Trainer(make_model(), "HuberLoss", "sgd").loss_fn, nn.HuberLoss)  # or the class's name
 
 
 def test_wrong_argument_types_are_errors_at_construction_naming_the_argument():
@@ -546,7 +548,7 @@ def test_wrong_argument_types_are_errors_at_construction_naming_the_argument():
         ((np.zeros(3), "mse", "adam"), {}, TypeError, "model must be a chainrule.nn.Module"),
         ((model, nn.MSELoss, adam), {}, TypeError, "loss_fn must be a loss module such as nn.MSELoss()"),
         ((model, 3, adam), {}, TypeError, "loss_fn must be"),
-        ((model, "nope", adam), {}, ValueError, "unknown loss 'nope'; choose one of mse, l1"),
+        ((model, "nope", adam), {}, ValueError, "unknown loss 'nope'; choose one of mse, cross-entropy"),
         ((model, "mse", optim.Adam), {}, TypeError, r"optimizer must be .* such as Adam\(model.parameters\(\)\)"),
         ((model, "mse", torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)), {}, TypeError, "optimizer"),
         ((model, "mse", "adamm"), {}, ValueError, "unknown optimizer 'adamm'; choose one of sgd"),

@@ -59,7 +59,7 @@ BAD = [
     ({"seed": 2**64}, "seed must be an integer from 0"),
     ({"hidden": (16, 0)}, r"hidden must be positive layer widths such as \(16, 8\)"),
     ({"hidden": 16}, "hidden must be positive layer widths"),
-    ({"activation": "gelu"}, "activation must be one of relu, tanh, sigmoid; got 'gelu'"),
+    ({"activation": "swish"}, "activation must be one of identity, sigmoid, tanh, relu, leaky-relu, gelu, .*'swish'"),
     ({"optimizer": "lbfgs"}, "optimizer must be one of sgd, momentum"),
     ({"loss": "hinge"}, "loss must be one of mse"),
     ({"schedule": "step"}, "schedule must be one of cosine, constant"),

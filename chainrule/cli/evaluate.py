@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from chainrule.cli import UsageError
+from chainrule.cli.arguments import check_data, check_model
 from chainrule.cli.common import format_scores
 from chainrule.training.workflow import dataset_tables, score
 
@@ -22,13 +23,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("model", metavar="MODEL.safetensors")
     parser.add_argument("data", nargs="?", metavar="DATA.csv")
-    parser.add_argument("--dataset", metavar="NAME", help="a dataset instead of a CSV")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder with the files of a dataset that is not bundled")
+    parser.add_argument("--dataset", metavar="NAME", help="a dataset instead of a CSV (see chainrule datasets)")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="with --dataset: folder with the files of a dataset that is not bundled"
+    )
     parser.add_argument(
         "--split",
         choices=("test", "train"),
-        default="test",
-        help="which part of the dataset (datasets without their own test split use train's 80/20 split)",
+        help="with --dataset: which part (datasets without their own test split use train's 80/20 split) "
+        "(default: test)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -42,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if (args.data is None) == (args.dataset is None):
         which = "both a CSV file and --dataset" if args.data else "no data"
         raise UsageError(f"{which}: give a CSV file (chainrule evaluate MODEL DATA.csv) or --dataset NAME")
+    if args.data is not None and (args.split or args.data_dir):
+        raise UsageError("--split and --data-dir go with --dataset NAME; a CSV file is scored whole")
+    usage = "evaluate MODEL.safetensors DATA.csv"
+    check_model(args.model, usage, others=[args.data])
+    check_data(args.data, usage)
     checkpoint = io.load(args.model)
     preprocessor = checkpoint.preprocessor
     if preprocessor is None or preprocessor.target is None:
@@ -55,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.model} predicts {preprocessor.target!r} but dataset {args.dataset!r} has target "
                 f"{dataset.target!r}; evaluate it on the data it was trained for"
             )
-        table = test if args.split == "test" else train
+        table = train if args.split == "train" else test
     scores = score(checkpoint.model, preprocessor, table)
     print(json.dumps(scores) if args.json else format_scores(scores))
     return 0

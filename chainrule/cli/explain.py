@@ -13,22 +13,23 @@ walk-through, in the standardised units the network sees, starts by showing that
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from chainrule import nn
 from chainrule.cli import UsageError
+from chainrule.cli.arguments import check_model, count, number
+from chainrule.nn import registry
 
-LOSSES = {
-    "half-squared": nn.HalfSquaredErrorLoss,
-    "mse": nn.MSELoss,
-    "sse": nn.SumSquaredErrorLoss,
-    "cross-entropy": nn.CrossEntropyLoss,
-    "bce": nn.BCEWithLogitsLoss,
-    "l1": nn.L1Loss,
-    "huber": nn.HuberLoss,
-}
-"""``--loss`` names → loss classes (the class names, e.g. ``MSELoss``, are accepted too)."""
+LOSSES = {name: entry.module for name, entry in registry.LOSSES.items()}
+"""``--loss`` names → loss classes, from the loss registry (the class names, e.g. ``MSELoss``, are accepted too)."""
+
+MAX_DECIMALS = 15
+"""The most decimals ``--decimals`` shows (float64 holds about 16 significant digits)."""
+
+MAX_SAMPLES = 100
+"""The most samples ``--input`` may hold (each is traced through its own copy of the model)."""
 
 
 def loss_by_name(name: str) -> nn.Module:
@@ -46,6 +47,10 @@ def parse_numbers(text: str, option: str) -> list[float]:
         values = [float(p) for p in parts]
     except ValueError:
         raise UsageError(f'{option} {text!r} is not a list of numbers; write e.g. {option} "0.5, -1.2"') from None
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(
+            f'{option} {text!r} holds a value that is not a finite number; write e.g. {option} "0.5, -1.2"'
+        )
     if not values:
         raise UsageError(f'{option} is empty; give the numbers, e.g. {option} "0.5, -1.2"')
     return values
@@ -53,7 +58,9 @@ def parse_numbers(text: str, option: str) -> list[float]:
 
 def parse_rows(text: str) -> list[list[str]]:
     """``"1650, 3; 2000, 4"`` → [["1650", "3"], ["2000", "4"]]: rows split by ``;``, values by commas
-    (by spaces when a row has no comma)."""
+    (by spaces when a row has no comma); at most :data:`MAX_SAMPLES` rows."""
+    if text.count(";") >= MAX_SAMPLES:
+        raise UsageError(f"--input holds {text.count(';') + 1} samples; give at most {MAX_SAMPLES}, separated by ';'")
     rows = []
     for row in text.split(";"):
         cells = row.split(",") if "," in row else row.split()
@@ -91,6 +98,7 @@ def model_problem(args: argparse.Namespace, command: str) -> Problem:
         return Problem(model, loss_fn, x, y, lr)
     if not args.model:
         raise UsageError(f"give a MODEL.safetensors file or --example house-price (chainrule {command} --help)")
+    check_model(args.model, f"{command} MODEL.safetensors --input … --target …")
     from chainrule import io
 
     checkpoint = io.load(args.model)
@@ -102,9 +110,14 @@ def model_problem(args: argparse.Namespace, command: str) -> Problem:
             else f"{_in_features(checkpoint.model)} numbers"
         )
         raise UsageError(f'{args.model} needs --input "…" ({what}, separated by commas) and --target')
-    loss_fn = loss_by_name(args.loss or str(checkpoint.config.get("loss", "mse")))
+    loss_name = args.loss or str(checkpoint.config.get("loss", "mse"))
+    loss_fn = loss_by_name(loss_name)
     inputs, target = parse_rows(args.input), [t.strip() for t in args.target.split(";")]
     if preprocessor is not None:
+        classifier = preprocessor.task == "classification"
+        if classifier != isinstance(loss_fn, nn.CrossEntropyLoss):
+            fits = "cross-entropy" if classifier else "mse, l1, huber, sse or half-squared"
+            raise UsageError(f"--loss {loss_name}: {args.model} is a {preprocessor.task} model; use {fits}")
         from chainrule.diagnostics.preprocessed import encode
 
         try:
@@ -135,14 +148,18 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from chainrule.diagnostics.examples import example_names
 
     parser.add_argument("model", nargs="?", help="a model saved by chainrule train --save (.safetensors)")
-    parser.add_argument("--example", choices=sorted(example_names()), help="a worked example built in")
+    parser.add_argument(
+        "--example", choices=sorted(example_names()), help="a worked example built in, instead of MODEL"
+    )
     parser.add_argument(
         "--input",
         help="one sample's raw feature values, as in the CSV, in the model's input column order (chainrule "
-        'info MODEL lists them), e.g. "1650, 3"; several samples separated by ";"',
+        f'info MODEL lists them), e.g. "1650, 3"; up to {MAX_SAMPLES} samples separated by ";" (needed with MODEL)',
     )
     parser.add_argument(
-        "--target", help="the target in its own units (a number, or a class label), one per sample separated by ';'"
+        "--target",
+        help="the target in its own units (a number, or a class label), one per sample separated by ';' "
+        "(needed with MODEL)",
     )
     parser.add_argument("--loss", help=f"the loss ({', '.join(LOSSES)}); default: the one it was trained with")
 
@@ -186,8 +203,21 @@ def register(subparsers: Any) -> None:
         description="Forward pass, backward pass (δ), every gradient by the chain rule, the update, the loss after it.",
     )
     add_model_arguments(parser)
-    parser.add_argument("--param", help="one parameter: 0.weight[1,0], w1_21 (seed notation), b2_1, W1")
-    parser.add_argument("--lr", type=float, help="learning rate η: show w ← w − η ∂L/∂w and the loss after the step")
-    parser.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    parser.add_argument("--decimals", type=int, default=4, help="decimals shown (default 4)")
+    parser.add_argument(
+        "--param",
+        help="one parameter: 0.weight[1,0], w1_21 (seed notation), b2_1, W1 (default: every parameter's gradient)",
+    )
+    parser.add_argument(
+        "--lr",
+        type=number(above=0, example="--lr 0.1"),
+        help="learning rate η: show w ← w − η ∂L/∂w and the loss after the step (default: no step; "
+        "the worked example's own η)",
+    )
+    parser.add_argument("--format", choices=("text", "markdown", "html"), default="text", help="how to write it")
+    parser.add_argument(
+        "--decimals",
+        type=count(0, MAX_DECIMALS, example="--decimals 4"),
+        default=4,
+        help=f"decimals shown, 0 to {MAX_DECIMALS} (default 4)",
+    )
     parser.set_defaults(run=run)

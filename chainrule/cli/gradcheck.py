@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from chainrule.cli.arguments import count, number
 from chainrule.cli.explain import add_model_arguments, model_problem
+
+MAX_ENTRIES = 1_000_000
+"""The most entries ``--max-entries`` may ask for per tensor (each costs two forward passes)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,8 +38,25 @@ def register(subparsers: Any) -> None:
         description="Central finite differences in float64 for every parameter (a sample of entries for large ones).",
     )
     add_model_arguments(parser)
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step ε (default 1e-6)")
-    parser.add_argument("--atol", type=float, default=1e-5)
-    parser.add_argument("--rtol", type=float, default=1e-3)
-    parser.add_argument("--max-entries", type=int, default=64, help="entries per tensor, 0 for all (default 64)")
+    parser.add_argument(
+        "--eps",
+        type=number(above=0, maximum=1, example="--eps 1e-6"),
+        default=1e-6,
+        help="finite-difference step ε, above 0 and at most 1 (default 1e-6)",
+    )
+    parser.add_argument(
+        "--atol",
+        type=number(minimum=0, example="--atol 1e-5"),
+        default=1e-5,
+        help="absolute tolerance: an entry passes when |autograd − numeric| ≤ atol + rtol·|numeric| (default 1e-5)",
+    )
+    parser.add_argument(
+        "--rtol", type=number(minimum=0, example="--rtol 1e-3"), default=1e-3, help="relative tolerance (default 1e-3)"
+    )
+    parser.add_argument(
+        "--max-entries",
+        type=count(0, MAX_ENTRIES, example="--max-entries 64"),
+        default=64,
+        help="entries checked per tensor, a random sample of larger ones; 0 for all (default 64)",
+    )
     parser.set_defaults(run=run)

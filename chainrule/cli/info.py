@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from chainrule.cli.arguments import check_model
 from chainrule.cli.common import format_scores
 
 
@@ -17,7 +18,7 @@ def register(subparsers: Any) -> None:
         description="Architecture, parameter count, preprocessing, training configuration and metrics of a model.",
     )
     parser.add_argument("model", metavar="MODEL.safetensors")
-    parser.add_argument("--json", action="store_true", help="print the metadata as one JSON object")
+    parser.add_argument("--json", action="store_true", help="print the metadata as one JSON object instead of text")
     parser.set_defaults(run=run)
 
 
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the summary; returns 0."""
     from chainrule import io
 
+    check_model(args.model, "info MODEL.safetensors")
     checkpoint = io.load(args.model)
     model = checkpoint.model
     parameters = sum(p.size for p in model.parameters())

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import check_output_path
+from chainrule.cli.arguments import check_data, check_model, check_output
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("model", metavar="MODEL.safetensors")
     parser.add_argument("data", metavar="DATA.csv")
-    parser.add_argument("--out", metavar="FILE", help="write the CSV here (atomically) instead of stdout")
+    parser.add_argument(
+        "--out", metavar="FILE", help="write the CSV here (atomically; not over an input) (default: stdout)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -42,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.data import read_csv
     from chainrule.training import predict
 
-    out = check_output_path(args.out, "--out") if args.out else None
+    usage = "predict MODEL.safetensors DATA.csv"
+    check_model(args.model, usage, others=[args.data])
+    check_data(args.data, usage)
+    out = check_output(args.out, "--out", inputs=[args.model, args.data]) if args.out else None
     checkpoint = io.load(args.model)
     preprocessor = checkpoint.preprocessor
     if preprocessor is None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import check_output_path, format_scores
+from chainrule.cli.arguments import check_output, file_kind
+from chainrule.cli.common import format_scores
 from chainrule.training.workflow import ConfigError, TrainConfig
 
 CLI_OPTIONS = (
@@ -150,38 +151,23 @@ _PLAIN = frozenset(f.name for f in dataclasses.fields(TrainConfig) if "default_t
 
 
 def _check_save_path(args: argparse.Namespace) -> Path:
-    """``--save``'s path, refused before any work if it is the data file, a file that is not a
-    model, or cannot be written."""
-    path = check_output_path(args.save, "--save")
-    if args.data is not None and path.exists() and Path(args.data).exists() and path.samefile(args.data):
+    """``--save``'s path, refused before any work if it cannot be written, is the data file, or is
+    a file that is not a model (which saving would destroy)."""
+    path = check_output(args.save, "--save", inputs=[args.data], may_replace_model=True)
+    kind = file_kind(path)
+    if path.exists() and kind != "a model file":
         raise UsageError(
-            f"--save {args.save} is the data file; the model would replace it: choose another name "
-            f"such as {path.with_suffix('.safetensors').name}"
-        )
-    if path.exists() and not _looks_like_safetensors(path):
-        raise UsageError(
-            f"--save {args.save} exists and is not a model file, so saving would destroy it; "
+            f"--save {args.save} exists and is {kind or 'not a model file'}, so saving would destroy it; "
             "choose another name, or remove the file first"
         )
     return path
-
-
-def _looks_like_safetensors(path: Path) -> bool:
-    """Whether ``path`` starts as a safetensors file does: an 8-byte header length, then ``{``."""
-    try:
-        with open(path, "rb") as file:
-            head = file.read(9)
-    except OSError:
-        return False
-    size = path.stat().st_size
-    return len(head) == 9 and head[8:] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8
 
 
 def _check_plot_folder(folder: str) -> None:
     plots = Path(folder)
     if plots.exists() and not plots.is_dir():
         raise UsageError(f"--plot {plots} is a file; give a folder for the plots")
-    check_output_path(str(plots / "history.png") if plots.is_dir() else str(plots), "--plot")
+    check_output(str(plots / "history.png") if plots.is_dir() else str(plots), "--plot")
 
 
 def _plot(history: Any, directory: str, model: Any, health: Any, quiet: bool) -> None:

@@ -48,8 +48,8 @@ Splits and batches (``chainrule.data.split``)
 
 Datasets (``chainrule.data.datasets``)
 --------------------------------------
-``load_dataset(name, data_dir=None) -> Dataset``
-    ``Dataset``: ``name``, ``train`` (Table), ``test`` (Table or None), ``target``, ``task``,
+``load_dataset(name, data_dir=None) -> LoadedDataset``
+    ``LoadedDataset``: ``name``, ``train`` (Table), ``test`` (Table or None), ``target``, ``task``,
     ``description``, ``source``, ``licence``; ``dataset.preprocessor()`` gives the unfitted
     ``Preprocessor`` suited to it (e.g. ``standardize=False`` for MNIST, median imputation for
     California); ``dataset.arrays(preprocessor=None) -> (preprocessor, x_train, y_train,
@@ -62,7 +62,7 @@ Datasets (``chainrule.data.datasets``)
     california-housing.
 """
 
-from chainrule.data.datasets import Dataset, DatasetInfo, list_datasets, load_dataset
+from chainrule.data.datasets import DatasetInfo, LoadedDataset, list_datasets, load_dataset
 from chainrule.data.idx import read_idx
 from chainrule.data.preprocessing import Preprocessor, infer_task
 from chainrule.data.split import DataLoader, batches, train_test_split
@@ -71,8 +71,8 @@ from chainrule.data.table import DataError, Table, from_arrays, from_dataframe, 
 __all__ = [
     "DataError",
     "DataLoader",
-    "Dataset",
     "DatasetInfo",
+    "LoadedDataset",
     "Preprocessor",
     "Table",
     "batches",

@@ -29,7 +29,7 @@ SKLEARN_LICENCE = "BSD-3-Clause (scikit-learn)"
 
 
 @dataclass
-class Dataset:
+class LoadedDataset:
     """A loaded dataset: training rows, test rows where the dataset defines a split, and what they mean.
 
     Attributes
@@ -275,7 +275,7 @@ def list_datasets() -> list[DatasetInfo]:
     return sorted(DATASETS.values(), key=lambda info: (not info.bundled, _DATASETS.index(info)))
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
+def load_dataset(name: str, data_dir: str | Path | None = None) -> LoadedDataset:
     """Load dataset ``name``: bundled ones from the package, the others from ``data_dir``.
 
     ``data_dir`` is ignored for bundled datasets. For ``king-county`` and ``california-housing``
@@ -295,7 +295,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
             f"dataset {name!r} is not bundled; pass data_dir (CLI: --data-dir DIR), a folder holding {info.files}"
         )
     train, test = info.load(None if info.bundled else Path(data_dir))
-    return Dataset(
+    return LoadedDataset(
         name=info.name,
         train=train,
         test=test,

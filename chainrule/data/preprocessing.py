@@ -303,7 +303,7 @@ class Preprocessor:
                 x = backend.xp.where(missing, backend.xp.asarray(self.fill_), x)
             if self.standardize:
                 x = (x - backend.xp.asarray(self.mean_)) / backend.xp.asarray(self.std_)
-            parts.append(x.astype(backend.float32, copy=False))
+            parts.append(_float32(table, self.numeric_, x))
         for index, (name, categories) in enumerate(zip(self.categorical_, self.categories_)):
             parts.append(self._one_hot(table, name, categories, index))
         if len(parts) == 1:
@@ -343,7 +343,7 @@ class Preprocessor:
                 raise _missing_error(table, [self.target], backend.xp.isnan(y), target=True)
             if self.target_mean_ is not None:
                 y = (y - self.target_mean_) / self.target_std_
-            return y.astype(backend.float32)
+            return _float32(table, [self.target], y)
         values = table[self.target]
         keys = _keys(values) if self.classes_.dtype == object else values
         lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
@@ -468,6 +468,19 @@ def _finite(table: Table, names: Sequence[str], x: numpy.ndarray) -> numpy.ndarr
             "replace it with a finite number or drop the row"
         )
     return x
+
+
+def _float32(table: Table, names: Sequence[str], x: numpy.ndarray) -> numpy.ndarray:
+    """``x`` (the encoded values of columns ``names``) as float32, or an error naming the first cell
+    whose value lies beyond float32's range (±3.4e38) once encoded."""
+    beyond = backend.xp.abs(x) > numpy.finfo(numpy.float32).max
+    if beyond.any():
+        row, column = (int(i[0]) for i in backend.xp.nonzero(beyond))
+        raise DataError(
+            f"column {names[column]!r} {table.row_name(row)}: {table.numeric(names[column])[row]:g} is too large for "
+            "the model: encoded as its float32 input it is beyond ±3.4e38; correct the value or drop the row"
+        )
+    return x.astype(backend.float32, copy=False)
 
 
 def _missing_error(table: Table, names: Sequence[str], missing: numpy.ndarray, target: bool = False) -> DataError:

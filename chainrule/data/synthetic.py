@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule import backend, nn
+from chainrule.nn import registry
 from chainrule.tensor import Tensor
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}
-"""The activations the teacher may use, by name."""
+ACTIVATIONS = registry.ACTIVATIONS
+"""The activations the teacher may use, by name (every one the registry declares)."""
 
 
 def _check(n_samples: int, teacher_sizes: Sequence[int], activation: str, noise: float) -> None:
@@ -69,7 +70,7 @@ def make_teacher(
         nn.init.normal_(layer.weight, generator=rng)
         if bias:
             nn.init.normal_(layer.bias, generator=rng)
-        layers += [layer, ACTIVATIONS[activation]()]
+        layers += [layer, ACTIVATIONS[activation].make()]
     return nn.Sequential(*layers)
 
 
@@ -96,7 +97,8 @@ def make_teacher_student(
     teacher_sizes : sequence of int
         The teacher's layer widths, inputs first, e.g. (3, 5, 1).
     activation : str
-        The teacher's activation: ``"sigmoid"`` (seed 003), ``"tanh"``, ``"relu"`` or ``"identity"``.
+        The teacher's activation: ``"sigmoid"`` (seed 003), ``"tanh"``, ``"relu"``, ``"identity"`` or
+        any other name in :data:`ACTIVATIONS`.
     noise : float
         Standard deviation of Gaussian noise added to the targets.
     seed : int, numpy.random.Generator or None

@@ -11,6 +11,8 @@ so autograd's vector–Jacobian product uᵀJ is compared with the finite differ
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +74,26 @@ class GradcheckReport:
             f"gradcheck {verdict}: central differences, ε = {self.eps:g}, |Δ| ≤ {self.atol:g} + {self.rtol:g}·|numeric|"
         )
         return "\n".join(lines + self.failures)
+
+
+def _check_options(eps: Any, atol: Any, rtol: Any, max_entries: Any) -> None:
+    """A ValueError naming the first option out of its range."""
+    if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"gradcheck: eps must be a positive finite number such as 1e-6; got {eps!r}")
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"gradcheck: {name} must be a finite number ≥ 0 such as 1e-5; got {value!r}")
+    if max_entries is not None and not (isinstance(max_entries, numbers.Integral) and max_entries >= 1):
+        raise ValueError(f"gradcheck: max_entries must be a whole number ≥ 1, or None for all; got {max_entries!r}")
+
+
+def _check_finite(values: Any, what: str) -> None:
+    """A ValueError when ``values`` hold inf or NaN: no derivative can be checked there."""
+    if not backend.xp.isfinite(values).all():
+        raise ValueError(
+            f"gradcheck: {what} is not finite at this point ({values.reshape(-1)[:3].tolist()}), so there is no "
+            "derivative to check; give inputs nearer the data's scale"
+        )
 
 
 def _entries(size: int, limit: int | None, rng: Any) -> Any:
@@ -153,7 +175,15 @@ def gradcheck(
     GradcheckReport
         Per tensor: entries checked, largest absolute and relative error, pass/fail; ``bool(report)``
         is True when all passed, ``str(report)`` is a table.
+
+    Raises
+    ------
+    ValueError
+        ``eps`` not a positive finite number, ``atol`` or ``rtol`` negative or not finite,
+        ``max_entries`` below 1; or a loss (an output) that is not finite at the given point,
+        where finite differences mean nothing.
     """
+    _check_options(eps, atol, rtol, max_entries)
     rng = backend.generator(seed)
     if isinstance(model_or_function, nn.Module):
         if x is None or y is None:
@@ -166,7 +196,10 @@ def gradcheck(
             with no_grad():
                 return float(loss_fn(model(xs), ys).item())
 
-        loss_fn(model(xs), ys).backward()
+        with backend.xp.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is refused just below
+            loss = loss_fn(model(xs), ys)
+        _check_finite(loss.data, "the loss")
+        loss.backward()
         named = [(name, p.data, p.grad) for name, p in model.named_parameters() if p.requires_grad]
     elif callable(model_or_function):
         function = model_or_function
@@ -177,7 +210,9 @@ def gradcheck(
             if backend.is_floating(t.dtype):
                 t.data = t.data.astype(backend.float64)
                 t.requires_grad_(True)
-        output = function(*inputs)
+        with backend.xp.errstate(over="ignore", invalid="ignore"):  # a non-finite output is refused just below
+            output = function(*inputs)
+        _check_finite(output.data, "the function's output")
         weights = backend.generator(seed + 1).standard_normal(output.shape) if output.ndim else backend.xp.ones(())
 
         def objective() -> float:

@@ -5,9 +5,14 @@ Per layer l (each ``Linear``) and epoch:
 * ``weight_norm``   ‖Wˡ‖ (Frobenius) at the end of the epoch;
 * ``grad_norm``     ‖∂L/∂Wˡ‖, mean over the epoch's batches;
 * ``update_ratio``  ‖ΔWˡ‖ / ‖Wˡ‖ per optimizer step, mean over the batches (≈1e-3 is healthy);
-* ``saturated``     share of sigmoid units with h(1 − h) < 0.01 (h < 0.0101 or h > 0.9899) or
-                    tanh units with |h| > 0.99 (their f′(z) is tiny, so δ vanishes);
-* ``dead``          share of ReLU units that are 0 for every sample of the probe batch.
+* ``saturated``     share of (sample, unit) pairs with |f′(z)| < 0.01 that are not *off*: their
+                    δ = ∂L/∂h · f′(z) all but vanishes (sigmoid: h < 0.0101 or h > 0.9899; tanh:
+                    |h| > 0.995; GELU, SiLU, Softplus, ELU: far into the negative side);
+* ``dead``          share of units that are off for every sample of the probe batch, where *off*
+                    means h = 0 and f′(z) = 0 (a ReLU with z ≤ 0): no output, no gradient.
+
+f′(z) is the activation's own derivative (its graph op's ``derivative()``, what backward
+multiplies by), so every activation in the registry is covered the same way.
 
 The activation shares are measured on the ``probe=`` inputs, run through the model after each
 epoch; without a probe they are recorded as NaN (not measured), because the training loop does
@@ -42,24 +47,29 @@ def _norm(array: Any) -> float:
     return float(backend.xp.sqrt((array.astype(backend.float64) ** 2).sum()))
 
 
+SATURATED = 0.01
+"""|f′(z)| below this (and above 0) counts as saturated."""
+
+
 def activation_statistics(model: nn.Module, x: Any) -> dict[str, dict[str, float]]:
-    """For each layer with a sigmoid, tanh or ReLU activation: ``{"saturated": share, "dead": share}`` on ``x``."""
+    """For each layer with an activation: ``{"saturated": share, "dead": share}`` on the inputs ``x``
+    (see the module docstring), from the activation op's own f′(z)."""
     stats: dict[str, dict[str, float]] = {}
     layers = network_layers(model)
     h = x if isinstance(x, Tensor) else Tensor(x, dtype=layers[0].linear.weight.dtype)
     with no_grad():
         for layer in layers:
             h = layer.linear(h)
-            if layer.activation is not None:
-                h = layer.activation(h)
-            values = h.data.reshape(-1, h.shape[-1])
-            name = layer.activation_name
-            if name == "sigmoid":
-                stats[layer.name] = {"saturated": float(((values * (1 - values)) < 0.01).mean()), "dead": 0.0}
-            elif name == "tanh":
-                stats[layer.name] = {"saturated": float((abs(values) > 0.99).mean()), "dead": 0.0}
-            elif name == "relu":
-                stats[layer.name] = {"saturated": 0.0, "dead": float((values <= 0).all(axis=0).mean())}
+            if layer.activation is None:
+                continue
+            op = layer.activation_entry.op()
+            h = Tensor(op.forward(h.data, **layer.activation.options()))
+            slope = abs(op.derivative() * backend.xp.ones_like(h.data)).reshape(-1, h.shape[-1])
+            off = (slope == 0) & (h.data.reshape(slope.shape) == 0)
+            stats[layer.name] = {
+                "saturated": float(((slope < SATURATED) & ~off).mean()),
+                "dead": float(off.all(axis=0).mean()),
+            }
     return stats
 
 

@@ -10,36 +10,50 @@ with the seed's alias ``"w1_21"`` (wˡ_kj with l = 1, k = 2, j = 1) and ``"b2_1"
 an index (``"0.weight"``, ``"W1"``, ``"b2"``) it names the whole tensor.
 
 :class:`Math` carries one formula in three spellings (terminal text, LaTeX, HTML), so one
-derivation renders in the terminal, in Markdown and in Jupyter.
+derivation renders in the terminal, in Markdown and in Jupyter; :func:`fill` spells a formula of
+the registry (:mod:`chainrule.nn.registry`) for one unit.  A vector or matrix (:func:`array`) is
+written in full in LaTeX and HTML, and its terminal text can be shortened to a width (``fit``),
+with a count of the numbers left out.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule import nn
+from chainrule.nn import registry
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 
-ACTIVATIONS = (nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU)
-"""The element-wise activations a walk-through can follow (hˡ_k depends on zˡ_k alone)."""
-
 
 @dataclass(frozen=True)
 class Math:
-    """One formula as terminal ``text``, ``latex`` (without ``$``) and ``html``."""
+    """One formula as terminal ``text``, ``latex`` (without ``$``) and ``html``.
+
+    ``fit``, for formulas that hold vectors or matrices, gives a terminal spelling at most that
+    many characters wide (numbers left out, and counted); None when ``text`` cannot be shortened.
+    """
 
     text: str
     latex: str
     html: str
+    fit: Callable[[int], str] | None = field(default=None, compare=False, repr=False)
 
     def __add__(self, other: Math | str) -> Math:
-        other = raw(other) if isinstance(other, str) else other
-        return Math(self.text + other.text, self.latex + other.latex, self.html + other.html)
+        return join([self, other], "", "", "")
+
+    def shortened(self, width: int) -> str:
+        """The terminal text, shortened to ``width`` characters where it can be (see ``fit``)."""
+        return self.text if self.fit is None or len(self.text) <= width else self.fit(width)
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"text": …, "latex": …, "html": …}`` (the JSON form of a formula)."""
+        return {"text": self.text, "latex": self.latex, "html": self.html}
 
 
 _LATEX_SYMBOLS = {
@@ -57,6 +71,10 @@ _LATEX_SYMBOLS = {
     "Δ": r"\Delta ",
     "η": r"\eta ",
     "ℓ": r"\ell ",
+    "Φ": r"\Phi ",
+    "φ": r"\varphi ",
+    "π": r"\pi ",
+    "√": r"\surd ",
     "…": r"\ldots ",
     "½": r"\tfrac{1}{2}",
     "′": "'",
@@ -74,6 +92,7 @@ _LATEX_TOKEN = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def to_latex(text: str) -> str:
     """The terminal spelling of a formula as LaTeX: w²₁₁ → ``w^{2}_{11}``, y_kj → ``y_{kj}``, ∂ → ``\\partial``,
     − → ``-``, words → ``\\text{…}`` (single letters stay variables)."""
@@ -94,6 +113,7 @@ def to_latex(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def to_html(text: str) -> str:
     """The terminal spelling of a formula as HTML: escaped, w²₁₁ → ``w<sup>2</sup><sub>11</sub>``,
     y_k → ``y<sub>k</sub>`` (after a letter; a name such as w1_21 is left alone)."""
@@ -114,11 +134,48 @@ def raw(text: str, latex: str | None = None, html: str | None = None) -> Math:
 
 
 def join(items: Iterable[Math | str], text: str, latex: str | None = None, html: str | None = None) -> Math:
-    """``items`` joined by a separator given in the three spellings."""
+    """``items`` joined by a separator given in the three spellings (shortened, if some can be,
+    by sharing the width left by the others among them)."""
     items = [raw(item) if isinstance(item, str) else item for item in items]
     latex = text if latex is None else latex
     html = text if html is None else html
-    return Math(text.join(i.text for i in items), latex.join(i.latex for i in items), html.join(i.html for i in items))
+    fit = None
+    shortenable = [item for item in items if item.fit is not None]
+    if shortenable:
+        fixed = len(text) * (len(items) - 1) + sum(len(item.text) for item in items if item.fit is None)
+
+        def fit(width: int) -> str:
+            share = max((width - fixed) // len(shortenable), 1)
+            return text.join(item.shortened(share) for item in items)
+
+    return Math(
+        text.join(i.text for i in items), latex.join(i.latex for i in items), html.join(i.html for i in items), fit
+    )
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill(formula: registry.Formula, symbols: Mapping[str, Math], values: Mapping[str, str] | None = None) -> Math:
+    """A registry formula spelled for one unit: each ``{name}`` replaced by ``symbols[name]`` (in
+    the spelling at hand) or ``values[name]`` (a number as text); any other ``{…}`` (LaTeX's
+    ``\\frac{1}{2}``) is left as written.  ``formula.latex=None`` means the LaTeX of the filled text."""
+    values = values or {}
+
+    def spell(template: str, attribute: str) -> str:
+        def one(match: re.Match) -> str:
+            name = match[1]
+            if name in symbols:
+                return getattr(symbols[name], attribute)
+            if name in values:
+                return values[name] if attribute == "text" else to_latex(values[name])
+            return match[0]
+
+        return _PLACEHOLDER.sub(one, template)
+
+    text = spell(formula.text, "text")
+    latex = to_latex(text) if formula.latex is None else spell(formula.latex, "latex")
+    return Math(text, latex, to_html(text))
 
 
 def _indices(index: Sequence[int]) -> str:
@@ -127,6 +184,11 @@ def _indices(index: Sequence[int]) -> str:
 
 def symbol(base: str, layer: int | None = None, index: Sequence[int] = ()) -> Math:
     """A symbol with a layer superscript and 1-based unit subscripts: ``symbol("w", 2, (1, 1))`` is w²₁₁."""
+    return _symbol(base, layer, tuple(index))
+
+
+@functools.lru_cache(maxsize=8192)
+def _symbol(base: str, layer: int | None, index: tuple[int, ...]) -> Math:
     sup = "" if layer is None else str(layer)
     sub = _indices(index)
     latex = to_latex(base) + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
@@ -168,7 +230,8 @@ def product(factors: Iterable[Math], sign: str = "×") -> Math:
 
 
 def array(values: Any, decimals: int = 4) -> Math:
-    """A vector or matrix of numbers: ``[a, b]`` / ``[[a, b], [c, d]]`` and a LaTeX ``bmatrix``.
+    """A vector or matrix of numbers: ``[a, b]`` / ``[[a, b], [c, d]]`` and a LaTeX ``bmatrix``,
+    in full; its ``fit`` shortens the terminal text (:func:`abbreviated`).
 
     A vector is written as a column in LaTeX (the seeds' δˡ and hˡ are column vectors).
     """
@@ -183,7 +246,39 @@ def array(values: Any, decimals: int = 4) -> Math:
         cells = [format_number(v, decimals) for v in rows]
         text = "[" + ", ".join(cells) + "]"
         body = r" \\ ".join(cells)
-    return Math(text, rf"\begin{{bmatrix}} {body} \end{{bmatrix}}", text)
+    return Math(text, rf"\begin{{bmatrix}} {body} \end{{bmatrix}}", text, lambda width: abbreviated(cells, width))
+
+
+def abbreviated(cells: list, width: int) -> str:
+    """A vector (list of number texts) or matrix (list of rows) in at most ``width`` characters
+    where possible: its first entries, then how many were left out, e.g. ``[0.1, -0.2, … 782 more]``
+    or ``[[0.1, 0.3, … 782 more], … 127 more rows]`` (as many numbers as fit, one or two rows)."""
+    matrix = bool(cells) and isinstance(cells[0], list)
+    rows = cells if matrix else [cells]
+    count_rows, count_columns = len(rows), len(rows[0]) if rows else 0
+
+    def spelled(shown_rows: int, shown_columns: int) -> str:
+        def row(values: list) -> str:
+            more = f", … {count_columns - shown_columns} more" if shown_columns < count_columns else ""
+            return "[" + ", ".join(values[:shown_columns]) + more + "]"
+
+        if not matrix:
+            return row(rows[0])
+        more = f", … {count_rows - shown_rows} more rows" if shown_rows < count_rows else ""
+        return "[" + ", ".join(row(r) for r in rows[:shown_rows]) + more + "]"
+
+    widest = min(count_columns, max(width // 3, 1))  # each number takes at least 3 characters ("0, ")
+    best, best_count = None, 0
+    for shown_rows in range(1, min(count_rows, 2) + 1):  # the most numbers shown; one row on a tie
+        for shown_columns in range(widest, 0, -1):
+            text = spelled(shown_rows, shown_columns)
+            if len(text) <= width:
+                if shown_rows * shown_columns > best_count:
+                    best, best_count = text, shown_rows * shown_columns
+                break
+    if best is not None:
+        return best
+    return f"({count_rows}×{count_columns} values)" if matrix else f"({count_columns} values)"
 
 
 # ---------------------------------------------------------------------- layers of a model
@@ -204,11 +299,17 @@ class Layer:
         return self.linear.out_features
 
     @property
+    def activation_entry(self) -> registry.ActivationEntry:
+        """The registry's entry of the activation (the identity's for a layer without one)."""
+        if self.activation is None:
+            return registry.ACTIVATIONS["identity"]
+        return registry.activation_entry(self.activation)
+
+    @property
     def activation_name(self) -> str:
-        """``sigmoid``, ``tanh``, ``relu``, ``leakyrelu`` or ``linear`` (no activation or Identity)."""
-        if self.activation is None or isinstance(self.activation, nn.Identity):
-            return "linear"
-        return type(self.activation).__name__.lower()
+        """How the units are named: ``sigmoid``, ``tanh``, ``relu``, ``gelu``, … or ``linear``
+        (no activation, or Identity): the registry entry's label."""
+        return self.activation_entry.unit_label
 
 
 def _leaves(module: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
@@ -237,7 +338,7 @@ def network_layers(model: nn.Module) -> list[Layer]:
             if pending is not None:
                 layers.append(Layer(len(layers) + 1, pending[0], pending[1], activation))
             pending, activation = (name, module), None
-        elif isinstance(module, ACTIVATIONS):
+        elif isinstance(module, registry.activation_modules()):
             if pending is None or activation is not None:
                 where = "before the first Linear" if pending is None else "right after another activation"
                 raise ValueError(
@@ -249,7 +350,7 @@ def network_layers(model: nn.Module) -> list[Layer]:
             raise ValueError(
                 f"explain: module {name or 'model'!r} is a {type(module).__name__}; walk-throughs cover "
                 "Sequential models of Linear layers and the element-wise activations "
-                f"{', '.join(a.__name__ for a in ACTIVATIONS)} (for Softmax outputs, give the logits "
+                f"{', '.join(a.__name__ for a in registry.activation_modules())} (for Softmax outputs, give the logits "
                 "to CrossEntropyLoss instead)"
             )
     if pending is None:

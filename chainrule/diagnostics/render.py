@@ -2,12 +2,16 @@
 
 Blocks hold :class:`~chainrule.diagnostics.notation.Math` formulas, so each renderer picks the
 spelling it needs: ``w²₁₁`` in the terminal, ``w^{2}_{11}`` in Markdown, ``w<sup>2</sup><sub>11</sub>``
-in Jupyter.
+in Jupyter.  The terminal text keeps lines within :data:`WIDTH` characters: paragraphs and table
+cells wrap at spaces, a long equation continues on the next line before one of its " = ", and a
+long vector or matrix shows its first numbers and a count of those left out (Markdown and HTML
+always hold every number).
 """
 
 from __future__ import annotations
 
 import html as html_lib
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +53,19 @@ class Table:
 
 Block = Heading | Paragraph | Equation | Table
 
+WIDTH = 100
+"""Longest line of the terminal rendering (``to_text``), in characters."""
+NARROWEST_ARRAY = 24
+"""Fewest characters a table column of vectors or matrices is narrowed to."""
+ARRAY_SLACK = 16
+"""A shortened array stays on its equation's line if that leaves it at most this many characters
+fewer than a continuation line would."""
+NARROWEST_COLUMN = 12
+"""Fewest characters a table column is narrowed to."""
+WRAPPED_LINES = 3
+"""A vector or matrix is written in full over at most this many lines (of an equation or a table
+cell); a longer one shows its first numbers and a count of the rest."""
+
 
 def _cell(value: Math | str) -> Math:
     return raw(value) if isinstance(value, str) else value
@@ -65,8 +82,124 @@ def _equation_text(block: Equation, attribute: str, sep: str) -> str:
     return sep.join(getattr(part, attribute) for part in block.parts)
 
 
-def to_text(blocks: Sequence[Block]) -> str:
-    """The terminal rendering: underlined titles, one indented equation per line, aligned tables."""
+def _wrap(text: str, width: int | None, indent: str = "", subsequent: str | None = None) -> list[str]:
+    """``text`` (after ``indent``) in lines of at most ``width`` characters, broken at spaces."""
+    line = indent + text
+    if width is None or len(line) <= width:
+        return [line]
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent if subsequent is None else subsequent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [line]
+
+
+def _long(part: Math, width: int) -> bool:
+    """Whether ``part`` holds vectors or matrices too long to write in full in :data:`WRAPPED_LINES`
+    lines of ``width``."""
+    return part.fit is not None and len(_wrap(part.text, width)) > WRAPPED_LINES
+
+
+def _equation_lines(block: Equation, width: int | None) -> list[str]:
+    """One equation: on one line if it fits, else continued before " = " on lines indented under
+    it (a part longer than a line wraps at spaces); vectors and matrices too long for
+    :data:`WRAPPED_LINES` lines show their first numbers (on the line they start, if it has room
+    for all but :data:`ARRAY_SLACK` characters of a line of their own)."""
+    lead = "  " + "    " * block.indent
+    follow = lead + "    "
+    parts = list(block.parts)
+    note = f"    ({block.note})" if block.note else ""
+    line = lead + " = ".join(part.text for part in parts) + note
+    if width is None or len(line) <= width:
+        return [line]
+    lines: list[str] = []
+    fresh = width - len(follow) - 2
+    current = lead + (parts[0].shortened(width - len(lead)) if _long(parts[0], fresh) else parts[0].text)
+    for part in parts[1:]:
+        room = width - len(current) - 3
+        long = _long(part, fresh)
+        if len(part.text) <= room:
+            current += " = " + part.text
+        elif long and room >= fresh - ARRAY_SLACK:
+            current += " = " + part.shortened(room)
+        elif not long and not lines and current == lead + parts[0].text:  # "x = [a, b, …" wraps after "x ="
+            current += " = " + part.text
+        else:
+            lines.append(current)
+            current = follow + "= " + (part.shortened(fresh) if long else part.text)
+    if note and len(current) + len(note) <= width:
+        current += note
+    elif note:
+        lines.append(current)
+        current = follow + note.strip()
+    lines.append(current)
+    out = []
+    for line in lines:
+        indent = line[: len(line) - len(line.lstrip())]
+        out += _wrap(line.lstrip(), width, indent, follow + "  ")
+    return out
+
+
+def _column_widths(rows: list[list[Math]], width: int | None) -> list[int]:
+    """Each column's width: its longest cell, narrowed until the table fits ``width``: first the
+    columns of vectors and matrices (widest first, to :data:`NARROWEST_ARRAY`), then the text
+    columns from the right (prose such as a comment column is last, formulas first)."""
+    columns = range(len(rows[0]))
+    widths = [max(len(row[i].text) for row in rows) for i in columns]
+    if width is None:
+        return widths
+    arrays = [i for i in columns if any(row[i].fit is not None for row in rows[1:])]
+    texts = [i for i in reversed(columns) if i not in arrays]
+    over = 2 + sum(widths) + 2 * (len(widths) - 1) - width
+    while over > 0:
+        narrow = [i for i in arrays if widths[i] > NARROWEST_ARRAY]
+        if narrow:
+            widest = max(narrow, key=lambda i: widths[i])
+            widths[widest] -= 1
+            over -= 1
+            continue
+        column = next((i for i in texts if widths[i] > NARROWEST_COLUMN), None)
+        if column is None:
+            break
+        cut = min(over, widths[column] - NARROWEST_COLUMN)
+        widths[column] -= cut
+        over -= cut
+    return widths
+
+
+def _table_lines(block: Table, width: int | None) -> list[str]:
+    """An aligned table, narrowed to fit ``width`` (:func:`_column_widths`), its text cells
+    wrapped and its arrays wrapped (up to :data:`WRAPPED_LINES` lines) or shortened."""
+    header = [raw(h) for h in block.header]
+    rows = [header] + [[_cell(c) for c in row] for row in block.rows]
+    widths = _column_widths(rows, width)
+
+    def cell_lines(cell: Math, column_width: int) -> list[str]:
+        if len(cell.text) <= column_width:
+            return [cell.text]
+        wrapped = _wrap(cell.text, column_width)
+        if cell.fit is None or len(wrapped) <= WRAPPED_LINES:
+            return wrapped
+        text = cell.shortened(column_width)
+        return [text] if len(text) <= column_width else _wrap(text, column_width)
+
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [cell_lines(cell, w) for cell, w in zip(row, widths)]
+        for depth in range(max(len(c) for c in cells)):
+            texts = [c[depth] if depth < len(c) else "" for c in cells]
+            lines.append("  " + "  ".join(t.ljust(w) for t, w in zip(texts, widths)).rstrip())
+        if number == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return lines
+
+
+def to_text(blocks: Sequence[Block], width: int | None = WIDTH) -> str:
+    """The terminal rendering: underlined titles, one indented equation per line, aligned tables,
+    every line at most ``width`` characters where it can be (``None``: no limit)."""
     lines: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -74,17 +207,11 @@ def to_text(blocks: Sequence[Block]) -> str:
                 lines.append("")
             lines += [block.title, ("=" if block.level == 1 else "-") * len(block.title)]
         elif isinstance(block, Paragraph):
-            lines.append(block.text)
+            lines += _wrap(block.text, width)
         elif isinstance(block, Equation):
-            line = "  " + "    " * block.indent + _equation_text(block, "text", " = ")
-            lines.append(line + (f"    ({block.note})" if block.note else ""))
+            lines += _equation_lines(block, width)
         else:
-            cells = [list(block.header)] + [[_cell(c).text for c in row] for row in block.rows]
-            widths = [max(len(row[i]) for row in cells) for i in range(len(block.header))]
-            for number, row in enumerate(cells):
-                lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-                if number == 0:
-                    lines.append("  " + "  ".join("-" * w for w in widths))
+            lines += _table_lines(block, width)
     return "\n".join(lines) + "\n"
 
 

@@ -14,15 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule import backend, nn
+from chainrule.nn import registry
 
 _REAL = (int, float)
 LAYERS: dict[str, tuple[type, dict[str, tuple]]] = {
     "Linear": (nn.Linear, {"in_features": (int,), "out_features": (int,), "bias": (bool,)}),
-    "Identity": (nn.Identity, {}),
-    "Sigmoid": (nn.Sigmoid, {}),
-    "Tanh": (nn.Tanh, {}),
-    "ReLU": (nn.ReLU, {}),
-    "LeakyReLU": (nn.LeakyReLU, {"negative_slope": _REAL}),
+    **{module.__name__: (module, module.arguments) for module in registry.activation_modules()},
     "Softmax": (nn.Softmax, {"dim": (int,)}),
     "Dropout": (nn.Dropout, {"p": _REAL}),
     "BatchNorm1d": (

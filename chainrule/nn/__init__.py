@@ -1,7 +1,7 @@
-"""Layers, activations and losses (``chainrule.nn``), named as in ``torch.nn``."""
+"""Layers, activations and losses (``chainrule.nn``), named as in ``torch.nn``; their registry (``nn.registry``)."""
 
-from chainrule.nn import functional, init
-from chainrule.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from chainrule.nn import activation, functional, init, registry
+from chainrule.nn.activation import *  # noqa: F403  (every activation module: activation.__all__)
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.container import Sequential
 from chainrule.nn.dropout import Dropout
@@ -20,6 +20,7 @@ from chainrule.nn.loss import (
 from chainrule.nn.module import Module, Parameter
 
 __all__ = [
+    *activation.__all__,
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -27,20 +28,15 @@ __all__ = [
     "Dropout",
     "HalfSquaredErrorLoss",
     "HuberLoss",
-    "Identity",
     "L1Loss",
-    "LeakyReLU",
     "Linear",
     "MSELoss",
     "Module",
     "NLLLoss",
     "Parameter",
-    "ReLU",
     "Sequential",
-    "Sigmoid",
-    "Softmax",
     "SumSquaredErrorLoss",
-    "Tanh",
     "functional",
     "init",
+    "registry",
 ]

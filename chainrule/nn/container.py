@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from operator import attrgetter, is_
 from typing import Any, NamedTuple
 
-from chainrule.nn import module
-from chainrule.nn.activation import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from chainrule.nn import module, registry
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.ops.mlp import MLP
@@ -20,7 +19,8 @@ FUSE_LAYERS = True
 node (:class:`chainrule.ops.mlp.MLP`) instead of one per module; the results are the same either
 way up to rounding (the tests switch it off and compare to 1e-12 in float64)."""
 
-FUSABLE_ACTIVATIONS = (Identity, Sigmoid, Tanh, ReLU, LeakyReLU)
+FUSABLE_ACTIVATIONS = registry.FUSABLE
+"""The activation classes a fused node may hold: those the registry declares fusable."""
 
 _data = attrgetter("data")
 
@@ -32,7 +32,7 @@ class Sequential(Module):
     is ``0.weight``.  Indexable (``model[0]``, ``model[-1]``, ``model[1:]``), iterable and sized.
 
     Fast path: when the modules are ``Linear`` layers, each followed by at most one of
-    ``Identity``, ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU`` (exactly these classes, not
+    :data:`FUSABLE_ACTIVATIONS` (``Tanh``, ``ReLU``, ``GELU``, …: exactly these classes, not
     subclasses), the input is a ``Tensor`` of the parameters' dtype and no parameter appears
     twice, the forward pass records one graph node, :class:`chainrule.ops.mlp.MLP`, instead of
     one per module.  That node computes the per-layer formulas inside it (the same values and

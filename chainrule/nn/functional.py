@@ -39,6 +39,28 @@ def leaky_relu(z: Any, negative_slope: float = 0.01) -> Tensor:
     return apply_op(elementwise.LeakyReLU, (_as_tensor(z),), negative_slope=negative_slope)
 
 
+def gelu(z: Any, approximate: str = "none") -> Tensor:
+    """z Φ(z) (``approximate="tanh"``: ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))), as ``torch.nn.functional.gelu``."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' (exact) or 'tanh', got {approximate!r}")
+    return apply_op(elementwise.GELU, (_as_tensor(z),), approximate=approximate)
+
+
+def silu(z: Any) -> Tensor:
+    """z σ(z)."""
+    return apply_op(elementwise.SiLU, (_as_tensor(z),))
+
+
+def softplus(z: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β) ln(1 + e^(βz)), and z where βz > ``threshold``."""
+    return apply_op(elementwise.Softplus, (_as_tensor(z),), beta=beta, threshold=threshold)
+
+
+def elu(z: Any, alpha: float = 1.0) -> Tensor:
+    """z for z > 0, else α(eᶻ − 1)."""
+    return apply_op(elementwise.ELU, (_as_tensor(z),), alpha=alpha)
+
+
 def identity(z: Any) -> Tensor:
     """z itself (a linear output layer)."""
     return apply_op(elementwise.Identity, (_as_tensor(z),))

@@ -60,7 +60,16 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = aᵇ;  ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a (for a > 0)."""
+    """out = aᵇ;  ∂out/∂a = b·aᵇ⁻¹,  ∂out/∂b = aᵇ·ln a, with PyTorch's rules where these are 0/0:
+
+    * ∂out/∂a = 0 where b = 0 (a⁰ = 1 is constant in a, even at a = 0 where 0·0⁻¹ is NaN);
+    * ∂out/∂b = 0 where a = 0 and b ≥ 0 (0ᵇ is constant for b > 0, and PyTorch takes 0 at b = 0
+      too, where 1·ln 0 is −∞).
+
+    Elsewhere the formulas hold as they are: a negative base gives ∂out/∂b = NaN (ln a is not
+    real), 0 to a negative power ∞ or −∞.  ∂out/∂b is computed only when b needs a gradient
+    (``x ** 2`` takes no logarithm).
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -68,9 +77,13 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad):
-        grad_a = grad * self.b * self.a ** (self.b - 1)
-        with backend.xp.errstate(divide="ignore", invalid="ignore"):
-            grad_b = grad * self.out * backend.xp.log(self.a)
+        xp, a, b = backend.xp, self.a, self.b
+        zero = backend.constant(0, grad.dtype)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            grad_a = xp.where(b == 0, zero, grad * (b * a ** (b - 1)))
+            grad_b = None
+            if self.parents[1].requires_grad:
+                grad_b = grad * xp.where((a == 0) & (b >= 0), zero, self.out * xp.log(a))
         return grad_a, grad_b
 
 

@@ -1,4 +1,4 @@
-"""Movement: ``reshape``, ``transpose``, indexing, ``concatenate`` and ``stack``.
+"""Movement: ``reshape``, ``transpose``/``permute``, indexing, ``concatenate`` and ``stack``.
 
 None of these changes a value, so each backward only moves the gradient back to where its value
 came from.
@@ -26,11 +26,39 @@ class Reshape(Function):
         return (grad.reshape(self.shape),)
 
 
+def axis_index(axis: int, ndim: int) -> int:
+    """``axis`` of an array with ``ndim`` axes as a position 0 … ndim − 1 (−1 is the last).
+
+    Raises
+    ------
+    IndexError
+        If ``axis`` is not an integer in [−ndim, ndim) (PyTorch's rule).
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise IndexError(
+            f"axis {axis!r} is out of range for a tensor with {ndim} axes; give an integer from "
+            f"{-max(ndim, 1)} to {max(ndim, 1) - 1}"
+        )
+    return axis % ndim if ndim else 0
+
+
 class Transpose(Function):
-    """out = a with its axes permuted;  ∂L/∂a is ∂L/∂out with the inverse permutation."""
+    """out = a with its axes permuted: out.shape[k] = a.shape[axes[k]] (all reversed for ``None``);
+    ∂L/∂a is ∂L/∂out with the inverse permutation.
+
+    ``axes`` must name every axis once (negative axes count from the end).
+    """
 
     def forward(self, a, axes=None):
-        self.axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(ax % a.ndim for ax in axes)
+        if axes is None:
+            self.axes = tuple(reversed(range(a.ndim)))
+        else:
+            self.axes = tuple(axis_index(axis, a.ndim) for axis in axes)
+            if sorted(self.axes) != list(range(a.ndim)):
+                raise ValueError(
+                    f"permute: {tuple(axes)} is not a permutation of the {a.ndim} axes of a tensor of shape "
+                    f"{tuple(a.shape)}; name each axis 0 … {a.ndim - 1} once"
+                )
         return a.transpose(self.axes)
 
     def backward(self, grad):

@@ -298,13 +298,17 @@ def split_like(flat: Any, params: list) -> list:
 
 
 def _copy(value: Any) -> Any:
+    """A state entry as ``state_dict`` gives it: arrays (0-d ones too) copied, numbers as they are."""
     return value.copy() if isinstance(value, backend.xp.ndarray) else value
 
 
 def _restore(name: str, value: Any, parameter: Any) -> Any:
-    """A saved state entry as the optimizer keeps it: arrays copied in the parameter's dtype and
-    checked against its shape, counts (``step``) as Python ints, other scalars as Python numbers."""
-    if hasattr(value, "shape") and value.shape:
+    """A saved state entry as the optimizer keeps it: arrays (of any shape, 0-d included) copied in
+    the parameter's dtype and checked against its shape; other entries, the counts (``step``), as
+    Python numbers (``int`` for ``step``, even if saved as an array)."""
+    if name == "step":
+        return int(value.item() if hasattr(value, "item") else value)
+    if isinstance(value, backend.xp.ndarray):
         array = backend.xp.array(value, dtype=parameter.dtype)
         if array.shape != parameter.shape:
             raise ValueError(
@@ -312,6 +316,4 @@ def _restore(name: str, value: Any, parameter: Any) -> Any:
                 f"{tuple(parameter.shape)}; the state belongs to another model"
             )
         return array
-    if hasattr(value, "item"):
-        value = value.item()
-    return int(value) if name == "step" else value
+    return value.item() if hasattr(value, "item") else value

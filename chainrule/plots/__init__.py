@@ -22,9 +22,11 @@ def save_training_plots(
 ) -> list[Path]:
     """The plots of a finished run in ``directory``: ``history.png`` (loss and metric curves), and
     ``network.png`` (the trained weights) with ``model``, ``gradient_norms.png`` with a
-    :class:`~chainrule.diagnostics.health.HealthMonitor` (``health``).  Returns the paths written.
+    :class:`~chainrule.diagnostics.health.HealthMonitor` (``health``).  ``directory`` is made if
+    needed.  Returns the paths written.
     """
     directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     paths = [plot_history(history, directory / f"history{suffix}")]
     if model is not None:
         with contextlib.suppress(ValueError):  # not a Sequential of Linear layers and activations: no diagram

@@ -30,9 +30,14 @@ def check_path(path: str | os.PathLike) -> Path:
 
 
 def save(figure: Any, path: str | os.PathLike) -> Path:
-    """Write ``figure`` to ``path`` (PNG or SVG by suffix) through a temporary name, then close it."""
+    """Write ``figure`` to ``path`` (PNG or SVG by suffix) through a temporary name, then close it.
+
+    The folder must exist: a mistyped path is an error, not a new folder.
+    """
     path = check_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        pyplot().close(figure)
+        raise FileNotFoundError(f"plot file {path}: the folder {path.parent} does not exist; create it first")
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
         figure.savefig(temporary, format=path.suffix[1:].lower(), dpi=110, bbox_inches="tight")

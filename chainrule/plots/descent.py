@@ -5,6 +5,7 @@ Each step is x ← x − η f′(x), with f′ from autograd (``Tensor.backward`
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,22 +34,70 @@ def line_fit_loss(p: Tensor) -> Tensor:
 
 
 def descent_path(function: Callable[[Tensor], Tensor], start: Any, lr: float, steps: int) -> list[Any]:
-    """The points x₀, x₁, … of x ← x − η ∇f(x), the gradient from autograd; stops early if it overflows."""
-    point = backend.xp.asarray(start, dtype=backend.float64)
+    """The points x₀, x₁, … of x ← x − η ∇f(x), the gradient from autograd; stops early where a
+    step leaves float64's range (fewer than ``steps + 1`` points then).
+
+    Raises
+    ------
+    ValueError
+        If ``lr`` is not a positive finite number, ``steps`` is negative, or ``start`` is not finite.
+    """
+    xp = backend.xp
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"the learning rate must be a positive finite number such as 0.1; got lr={lr!r}")
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(f"steps must be a whole number ≥ 0 such as 20; got {steps!r}")
+    point = xp.asarray(start, dtype=backend.float64)
+    if not xp.isfinite(point).all():
+        raise ValueError(f"the start must be finite; got {point.tolist()}")
     points = [point.copy()]
-    for _ in range(steps):
-        x = tensor(point, dtype="float64", requires_grad=True)
-        function(x).backward()
-        point = point - lr * x.grad
-        if not backend.xp.isfinite(point).all():
-            break
-        points.append(point.copy())
+    with xp.errstate(over="ignore", invalid="ignore"):  # a step that overflows ends the path, checked here
+        for _ in range(steps):
+            x = tensor(point, dtype="float64", requires_grad=True)
+            function(x).backward()
+            point = point - lr * x.grad
+            if not xp.isfinite(point).all():
+                break
+            points.append(point.copy())
     return points
 
 
-def _value(function: Callable[[Tensor], Tensor], point: Any) -> float:
-    with no_grad():
-        return float(function(tensor(point, dtype="float64")).item())
+def _values(function: Callable[[Tensor], Tensor], points: Any) -> list[float]:
+    """f at each point, inf or NaN where it leaves float64's range (no warning: callers check)."""
+    with no_grad(), backend.xp.errstate(over="ignore", invalid="ignore"):
+        return [float(function(tensor(point, dtype="float64")).item()) for point in points]
+
+
+def _checked_path(function: Callable[[Tensor], Tensor], start: Any, lr: float, steps: int) -> tuple[list, list]:
+    """The descent's points and f at each; a ValueError if f or a step leaves float64's range.
+
+    Raises
+    ------
+    ValueError
+        If f is not finite at the start, or the descent diverges so far within ``steps`` steps
+        that a point or its value overflows.
+    """
+    points = descent_path(function, start, lr, steps)
+    heights = _values(function, points)
+    bad = next((k for k, h in enumerate(heights) if not math.isfinite(h)), len(points))
+    if bad == 0:
+        raise ValueError(f"the function overflows float64 at the start {points[0].tolist()}; start nearer the minimum")
+    if bad <= steps:
+        raise ValueError(
+            f"gradient descent with lr={lr:g} diverges: by step {bad} of {steps} it leaves float64's range; "
+            "take a smaller lr or fewer steps"
+        )
+    return points, heights
+
+
+def _checked_values(function: Callable[[Tensor], Tensor], points: Any) -> list[float]:
+    """f on the plot's grid around the path; a ValueError if it leaves float64's range there."""
+    values = _values(function, points)
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(
+            "the function overflows float64 in the plotted range around the path; take a smaller lr or fewer steps"
+        )
+    return values
 
 
 def plot_descent_1d(
@@ -61,12 +110,13 @@ def plot_descent_1d(
 ) -> Path:
     """The curve of ``function`` and the gradient-descent steps from ``x0`` on it, numbered."""
     xp = backend.xp
-    points = [float(p) for p in descent_path(function, x0, lr, steps)]
+    trail, heights = _checked_path(function, x0, lr, steps)
+    points = [float(p) for p in trail]
     low, high = min(points), max(points)
     pad = max(1.0, 0.3 * (high - low))
-    grid = xp.linspace(low - pad, high + pad, 400)
-    curve = [_value(function, v) for v in grid]
-    heights = [_value(function, p) for p in points]
+    with xp.errstate(over="ignore", invalid="ignore"):  # an overflowing grid is refused by _checked_values
+        grid = xp.linspace(low - pad, high + pad, 400)
+    curve = _checked_values(function, grid)
     plt = pyplot()
     figure, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(grid, curve, color="tab:blue", label=label)
@@ -102,12 +152,13 @@ def plot_descent_2d(
     The default is the loss of fitting a line h = w x + b to four points, L(w, b) = mean((w x + b − y)²).
     """
     xp = backend.xp
-    points = xp.stack(descent_path(function, start, lr, steps))
+    points = xp.stack(_checked_path(function, start, lr, steps)[0])
     low, high = points.min(axis=0), points.max(axis=0)
-    pad = 0.25 * (high - low).max() + 0.5
-    g0 = xp.linspace(low[0] - pad, high[0] + pad, resolution)
-    g1 = xp.linspace(low[1] - pad, high[1] + pad, resolution)
-    surface = xp.array([[_value(function, (a, b)) for a in g0] for b in g1])
+    with xp.errstate(over="ignore", invalid="ignore"):  # an overflowing grid is refused by _checked_values
+        pad = 0.25 * (high - low).max() + 0.5
+        g0 = xp.linspace(low[0] - pad, high[0] + pad, resolution)
+        g1 = xp.linspace(low[1] - pad, high[1] + pad, resolution)
+    surface = xp.array([_checked_values(function, [(a, b) for a in g0]) for b in g1])
     plt = pyplot()
     figure, ax = plt.subplots(figsize=(6, 4.8))
     filled = ax.contourf(g0, g1, surface, levels=30, cmap="viridis")

@@ -37,7 +37,7 @@ def plot_network(
         run = trace(model, loss_fn, x, y)
         values = [run.x.data[0]] + [t.h.data[0] for t in run.layers]
         if by == "gradient":
-            matrices = [t.layer.linear.weight.grad for t in run.layers]
+            matrices = [t.weight_grad for t in run.layers]
     elif x is not None:
         xs, _ = as_batch(model, None, x, [0.0])
         values = [xs.data[0]]

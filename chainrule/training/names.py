@@ -1,10 +1,12 @@
 """Names of the pieces a training run is built from: activations, losses and optimizers.
 
-The command line (``--activation``, ``--loss``, ``--optimizer``), :class:`TrainConfig
+Activations and losses are named by the registry (:mod:`chainrule.nn.registry`: ``relu``,
+``gelu-tanh``, ``mse``, ``cross-entropy``, …); optimizers by :data:`OPTIMIZERS` here.  The
+command line (``--activation``, ``--loss``, ``--optimizer``), :class:`TrainConfig
 <chainrule.training.workflow.TrainConfig>`, the page and ``Trainer(model, "cross_entropy", "adam")``
-(as Keras's ``compile``) read these tables, so a name means the same thing everywhere.  A name is
-looked up with ``-`` and ``_`` as the same character and without regard to case, so
-``"cross-entropy"``, ``"cross_entropy"`` and ``"Cross-Entropy"`` are one loss.
+(as Keras's ``compile``) look names up through these functions, so a name means the same thing
+everywhere.  A name is looked up with ``-`` and ``_`` as the same character and without regard to
+case, so ``"cross-entropy"``, ``"cross_entropy"`` and ``"Cross-Entropy"`` are one loss.
 """
 
 from __future__ import annotations
@@ -13,25 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule import nn, optim
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
-"""Hidden-layer activation name → module: ReLU max(0, z), tanh, the logistic σ(z) = 1/(1 + e⁻ᶻ)."""
-
-LOSSES: dict[str, type[nn.Module]] = {
-    "mse": nn.MSELoss,
-    "l1": nn.L1Loss,
-    "huber": nn.HuberLoss,
-    "cross-entropy": nn.CrossEntropyLoss,
-    "bce-with-logits": nn.BCEWithLogitsLoss,
-    "bce": nn.BCELoss,
-    "nll": nn.NLLLoss,
-    "half-squared": nn.HalfSquaredErrorLoss,
-    "sum-squared": nn.SumSquaredErrorLoss,
-}
-"""Loss name → module (formulas in each class's docstring)."""
-
-TASK_LOSSES: dict[str, tuple[str, ...]] = {"regression": ("mse", "l1", "huber"), "classification": ("cross-entropy",)}
-"""The losses ``chainrule train`` offers for each task; the first is the task's default."""
+from chainrule.nn import registry
 
 OPTIMIZERS: dict[str, tuple[type[optim.Optimizer], dict[str, Any]]] = {
     "sgd": (optim.SGD, {"lr": 0.01}),
@@ -56,23 +40,28 @@ def canonical(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def _lookup(kind: str, name: Any, table: dict[str, Any]) -> Any:
+def _check_name(kind: str, name: Any, table: Any) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{kind} must be a name such as {next(iter(table))!r}, got {type(name).__name__} {name!r}")
-    try:
-        return table[canonical(name)]
-    except KeyError:
-        raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(table)}") from None
 
 
 def activation(name: str) -> nn.Module:
-    """A new hidden-layer activation module called ``name`` (a key of :data:`ACTIVATIONS`)."""
-    return _lookup("activation", name, ACTIVATIONS)()
+    """A new hidden-layer activation module called ``name`` (a key of ``registry.ACTIVATIONS``)."""
+    _check_name("activation", name, registry.ACTIVATIONS)
+    return registry.activation_entry(canonical(name)).make()
 
 
 def loss(name: str) -> nn.Module:
-    """A new loss module called ``name`` (a key of :data:`LOSSES`), with its default options."""
-    return _lookup("loss", name, LOSSES)()
+    """A new loss module called ``name`` (a key of ``registry.LOSSES``, or its class's name such as
+    ``"MSELoss"``), with its default options."""
+    _check_name("loss", name, registry.LOSSES)
+    return registry.loss_entry(canonical(name)).make()
+
+
+def task_losses(task: str) -> tuple[str, ...]:
+    """The losses ``chainrule train`` offers for ``task`` (``"regression"`` or
+    ``"classification"``), the task's default first."""
+    return registry.loss_names(task)
 
 
 def optimizer(
@@ -82,7 +71,10 @@ def optimizer(
 
     ``lr`` and ``weight_decay`` replace the table's values when given (None keeps them).
     """
-    cls, options = _lookup("optimizer", name, OPTIMIZERS)
+    _check_name("optimizer", name, OPTIMIZERS)
+    if canonical(name) not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    cls, options = OPTIMIZERS[canonical(name)]
     options = dict(options)
     if lr is not None:
         options["lr"] = lr

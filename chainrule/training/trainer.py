@@ -215,7 +215,7 @@ class Trainer:
         The network; ``model(x)`` gives the outputs the loss compares with the targets.
     loss_fn : Module or str
         E.g. ``nn.MSELoss()`` (regression) or ``nn.CrossEntropyLoss()`` (classification), or its
-        name in :data:`chainrule.training.names.LOSSES` (``"mse"``, ``"cross_entropy"``, …), as
+        name in :data:`chainrule.nn.registry.LOSSES` (``"mse"``, ``"cross_entropy"``, …), as
         Keras's ``compile`` takes names.
     optimizer : Optimizer or str
         Built on ``model.parameters()``, or a name in :data:`chainrule.training.names.OPTIMIZERS`

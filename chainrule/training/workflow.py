@@ -28,12 +28,14 @@ import dataclasses
 import itertools
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule import backend, nn
 from chainrule.data import Preprocessor, Table, infer_task, load_dataset, read_csv, train_test_split
 from chainrule.data.preprocessing import IMPUTE, TASKS
+from chainrule.nn import registry
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
 from chainrule.training import names
 from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateScheduler
@@ -118,12 +120,13 @@ class TrainConfig:
         (32, 16), "hidden layer widths ('' for none: linear / logistic regression)", metavar="WIDTHS"
     )
     activation: str = _option(
-        "relu", "the activation between layers; the output layer is linear", choices=names.ACTIVATIONS
+        "relu", "the activation between layers; the output layer is linear", choices=tuple(registry.ACTIVATIONS)
     )
     loss: str | None = _option(
         None,
-        "regression: mse, l1 or huber; classification: cross-entropy",
-        choices=tuple(dict.fromkeys(itertools.chain(*names.TASK_LOSSES.values()))),
+        f"regression: {', '.join(names.task_losses('regression'))}; "
+        f"classification: {', '.join(names.task_losses('classification'))}",
+        choices=names.task_losses("regression") + names.task_losses("classification"),
         default_text="mse / cross-entropy",
     )
     optimizer: str = _option(
@@ -204,7 +207,8 @@ def _checked(config: TrainConfig) -> dict[str, Any]:
     for name, choices in (("impute", IMPUTE), ("task", TASKS)):
         if values[name] is not None and values[name] not in choices:
             raise ConfigError(name, f"must be one of {', '.join(choices)}; got {_shown(values[name])}")
-    for name, table in (("activation", names.ACTIVATIONS), ("optimizer", names.OPTIMIZERS), ("loss", names.LOSSES)):
+    tables = (("activation", registry.ACTIVATIONS), ("optimizer", names.OPTIMIZERS), ("loss", registry.LOSSES))
+    for name, table in tables:
         values[name] = _name(name, values[name], table)
     for name, choices in (("schedule", SCHEDULES), ("dtype", DTYPES)):
         if values[name] not in choices:
@@ -324,13 +328,23 @@ def score(model: nn.Module, preprocessor: Preprocessor, table: Table) -> dict[st
 
 
 def build_model(
-    inputs: int, hidden: tuple[int, ...], outputs: int, activation: str = "relu", dtype: str = "float32"
+    inputs: int,
+    hidden: Sequence[int],
+    outputs: int,
+    activation: str | Sequence[str] = "relu",
+    dtype: str = "float32",
 ) -> nn.Sequential:
     """``Linear → activation`` for each hidden width, then a linear output layer:
-    h = W_L σ(… σ(W_1 x + b_1) …) + b_L."""
+    h = W_L σ(… σ(W_1 x + b_1) …) + b_L.
+
+    ``activation`` is one registry name for every hidden layer, or one name per hidden layer.
+    """
+    activations = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
+    if len(activations) != len(hidden):
+        raise ValueError(f"{len(activations)} activations for {len(hidden)} hidden layers; give one per layer")
     layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(inputs, width, dtype=dtype), names.activation(activation)]
+    for width, name in zip(hidden, activations):
+        layers += [nn.Linear(inputs, width, dtype=dtype), names.activation(name)]
         inputs = width
     return nn.Sequential(*layers, nn.Linear(inputs, outputs, dtype=dtype))
 
@@ -589,11 +603,10 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
     x = preprocessor.fit_transform(train_table)
     y = preprocessor.transform_target(train_table)
     task = preprocessor.task
-    loss_name = config.loss or names.TASK_LOSSES[task][0]
-    if loss_name not in names.TASK_LOSSES[task]:
-        raise ConfigError(
-            "loss", f"{loss_name} does not fit a {task} task; choose {' or '.join(names.TASK_LOSSES[task])}"
-        )
+    offered = names.task_losses(task)
+    loss_name = config.loss or offered[0]
+    if loss_name not in offered:
+        raise ConfigError("loss", f"{loss_name} does not fit a {task} task; choose {' or '.join(offered)}")
     validation = None
     if config.validation_share:
         _check_split("validation_split", config.validation_share, len(x), "training rows")
