@@ -180,3 +180,25 @@ def test_california_housing_imputes_and_one_hot_encodes():
     assert preprocessor.fill_[4] == float(np.nanmedian(data.train["total_bedrooms"]))
     with pytest.raises(DataError, match=r"column 'total_bedrooms' row 291 .* is empty"):
         Preprocessor(target="median_house_value").fit(data.train)
+
+
+def test_idx_that_inflates_past_its_header_is_rejected_before_inflating(tmp_path):
+    import tracemalloc
+    import zlib
+
+    path = tmp_path / "bomb-images-idx3-ubyte.gz"
+    header = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (2, 28, 28))
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip
+    with open(path, "wb") as handle:  # 2 images declared, 256 MiB of zeros inside: about 250 KB on disk
+        handle.write(stream.compress(header))
+        block = bytes(1 << 20)
+        for _ in range(256):
+            handle.write(stream.compress(block))
+        handle.write(stream.flush())
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    with pytest.raises(DataError, match=r"holds more than the 1568 bytes of values its header \(2, 28, 28\) declares"):
+        read_idx(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20  # nothing near the 256 MiB was inflated into memory

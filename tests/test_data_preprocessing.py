@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from chainrule.data import DataError, Preprocessor, Table, from_arrays, infer_task, read_csv
+from chainrule.data import DataError, DataWarning, Preprocessor, Table, from_arrays, infer_task, read_csv
 
 
 def houses() -> Table:
@@ -38,10 +38,23 @@ def test_standardise_one_hot_and_names_match_sklearn():
     np.testing.assert_allclose(x[3, 1], (2 - 3) / np.sqrt(0.4), rtol=1e-6)
 
 
-def test_constant_column_is_divided_by_one():
-    pre = Preprocessor().fit(from_arrays(np.array([[5.0, 1.0], [5.0, 3.0]])))
-    assert pre.std_ == [1.0, 1.0]
-    np.testing.assert_array_equal(pre.transform(from_arrays(np.array([[7.0, 2.0]]))), [[2.0, 0.0]])
+def test_constant_column_is_dropped_with_a_warning_or_kept_and_divided_by_one():
+    table = from_arrays(np.array([[5.0, 1.0], [5.0, 3.0]]))
+    with pytest.warns(DataWarning, match=r"column 'x0' dropped: constant: every row holds 5.0"):
+        pre = Preprocessor().fit(table)
+    assert pre.feature_names_out == ["x1"] and pre.input_columns == ["x1"]
+    assert pre.describe()[0] == {
+        "name": "x0",
+        "role": "dropped",
+        "kind": "constant",
+        "outputs": [],
+        "details": {},
+        "reason": "constant: every row holds 5.0, which tells the model nothing",
+    }
+    np.testing.assert_array_equal(pre.transform(from_arrays(np.array([[7.0, 2.0]]))), [[0.0]])
+    kept = Preprocessor(drop_constant=False).fit(table)
+    assert kept.std_ == [1.0, 1.0]
+    np.testing.assert_array_equal(kept.transform(from_arrays(np.array([[7.0, 2.0]]))), [[2.0, 0.0]])
 
 
 def test_regression_target_standardised_and_inverted():
@@ -77,7 +90,7 @@ def test_classification_labels_encoded_and_decoded():
 
 
 def test_numeric_classes_and_binary_logit():
-    table = from_arrays(np.zeros((4, 1)), np.array([1, 0, 1, 1]), target_name="label")
+    table = from_arrays(np.arange(4.0)[:, None], np.array([1, 0, 1, 1]), target_name="label")
     pre = Preprocessor(target="label").fit(table)
     assert pre.task == "classification" and pre.classes_.dtype == np.int64 and pre.classes_.tolist() == [0, 1]
     np.testing.assert_array_equal(pre.transform_target(table), [1, 0, 1, 1])
@@ -171,8 +184,15 @@ def test_transform_errors_on_new_rows():
     extra = Table({"rooms": [3.0], "city": ["Salem"], "size": [2000.0], "note": ["x"]})
     np.testing.assert_array_equal(pre.transform(extra)[0, 2:], [0.0, 0.0, 1.0])  # extra columns are ignored
     unknown = Table({"size": [2000.0], "city": ["Bend"], "rooms": [3.0]})
+    with pytest.warns(
+        DataWarning,
+        match=r"column 'city': 1 row\(s\) hold categories not seen in fitting \('Bend'\); "
+        r"encoded as a row of zeros .*unknown='error'",
+    ):
+        np.testing.assert_array_equal(pre.transform(unknown)[0, 2:], [0.0, 0.0, 0.0])
+    strict = Preprocessor(target="price", unknown="error").fit(houses())
     with pytest.raises(DataError, match=r"column 'city' row 1: category 'Bend' was not seen in fitting"):
-        pre.transform(unknown)
+        strict.transform(unknown)
     with pytest.raises(DataError, match=r"target column 'cost' is not in the data; the columns are \['size'"):
         Preprocessor(target="cost").fit(houses())
     with pytest.raises(RuntimeError, match=r"not fitted yet"):

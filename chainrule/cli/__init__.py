@@ -17,7 +17,8 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 SUBCOMMANDS = ("train", "predict", "evaluate", "info", "datasets", "explain", "gradcheck", "plot", "serve")
 """Names of the modules in ``chainrule.cli`` that each add one subcommand, in help order."""
@@ -133,6 +134,20 @@ def _report(message: str) -> None:
     print(f"chainrule: error: {line}", file=sys.stderr)
 
 
+def _one_line_data_warnings(shown: Callable[..., None]) -> Callable[..., None]:
+    """``warnings.showwarning`` that prints a data warning (a dropped column, a header that looks like
+    data, …) as one line, ``chainrule: warning: …``, and hands any other warning to ``shown``."""
+    from chainrule.data.dialect import DataWarning
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if issubclass(category, DataWarning):
+            print(f"chainrule: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so that the interpreter's last flush does not fail again."""
     try:
@@ -149,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=FLOATING_POINT_WARNING, category=RuntimeWarning)
+            warnings.showwarning = _one_line_data_warnings(warnings.showwarning)
             args = _parse(build_parser(), argv)
             status = args.run(args) or 0
             sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's last flush

@@ -1,11 +1,13 @@
-"""Helpers shared by the subcommands: output paths checked before any work is done, scores printed
-on one line.  Data in, model built and scores in the target's units are the library's
-(:mod:`chainrule.training.workflow`), so the page and the estimators use them too."""
+"""Helpers shared by the subcommands: output paths checked before any work is done, the reading
+options of the subcommands that read a data file, scores printed on one line.  Data in, model
+built and scores in the target's units are the library's (:mod:`chainrule.training.workflow`), so
+the page and the estimators use them too."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from chainrule.cli import UsageError
 
@@ -22,6 +24,26 @@ def check_output_path(path: str, flag: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: the folder {folder} is not writable; choose another path")
     return target
+
+
+def add_reading_options(parser: Any) -> None:
+    """``--delimiter`` and ``--no-header``, for the subcommands that read a data file."""
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="the CSV field separator (default: detected among , ; tab |; write tab as '\\t')",
+    )
+    parser.add_argument("--no-header", action="store_true", help="the first row of the CSV is data, not names")
+
+
+def reading_options(args: Any) -> dict[str, Any]:
+    """The keyword arguments of ``chainrule.data.iter_tables`` / ``read_table`` that the options ask for."""
+    delimiter = args.delimiter
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise UsageError(f"--delimiter {args.delimiter!r} must be one character, e.g. ';' or '\\t'")
+    return {"delimiter": delimiter, "header": not args.no_header}
 
 
 def format_scores(scores: dict[str, float]) -> str:

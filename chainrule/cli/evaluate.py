@@ -8,7 +8,7 @@ from typing import Any
 
 from chainrule.cli import UsageError
 from chainrule.cli.arguments import check_data, check_model
-from chainrule.cli.common import format_scores
+from chainrule.cli.common import add_reading_options, format_scores, reading_options
 from chainrule.training.workflow import dataset_tables, score
 
 
@@ -34,13 +34,14 @@ def register(subparsers: Any) -> None:
         "(default: test)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_reading_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the metrics; returns 0."""
     from chainrule import io
-    from chainrule.data import read_csv
+    from chainrule.data import iter_tables
 
     if (args.data is None) == (args.dataset is None):
         which = "both a CSV file and --dataset" if args.data else "no data"
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if preprocessor is None or preprocessor.target is None:
         raise UsageError(f"{args.model} holds no preprocessing with a target, so it cannot be scored on raw rows")
     if args.data is not None:
-        table = read_csv(args.data)
+        table = iter_tables(args.data, **reading_options(args))  # chunk by chunk: memory does not grow with the rows
     else:
         dataset, train, test = dataset_tables(args.dataset, args.data_dir)
         if dataset.target != preprocessor.target:

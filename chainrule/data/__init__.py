@@ -11,11 +11,16 @@ Tables (``chainrule.data.table``)
     of ``str``, ``None`` for an empty cell). ``table.columns`` (names), ``table.n_rows``,
     ``len(table)``, ``table[name]`` (one column), ``table.select(names)``, ``table.take(rows)``,
     ``table.numeric(name)`` (float64; text → "column X row N: 'abc' is not a number").
-``read_csv(path, delimiter=",", na_values=(...)) -> Table``
-    ``csv``-module parser (``.csv`` or ``.csv.gz``); a column whose every non-empty cell is a
-    number becomes float64, any other column stays text (so text in a numeric column is not
-    an error here; the ``Preprocessor`` reports it). Missing, empty, header-only, binary files
-    and ragged rows raise ``DataError`` (a ``ValueError``) naming the problem and the fix.
+``read_table(path, delimiter=None, header=True, na_values=(...), text=False) -> Table``, ``read_csv``
+    CSV (delimiter detected among ``, ; tab |``; plain, ``.gz`` or ``.zst``; BOM or not; quoted
+    newlines), Parquet or Arrow/Feather, by pyarrow (``chainrule[arrow]``; the ``csv`` module
+    without it). A column whose every non-empty cell is a number becomes float64, any other
+    column stays text (the ``Preprocessor`` reports stray text). Missing, empty, header-only,
+    binary files and ragged rows raise ``DataError`` (a ``ValueError``) naming the problem and the
+    fix; a header of numbers warns (``DataWarning``). ``text=True`` keeps every cell as written.
+``iter_tables(path, ..., chunk_bytes=1 MiB) -> Iterator[Table]``
+    The same rows in chunks whose rows are numbered as in the file (``chainrule.data.streaming``
+    builds on it: ``FileBatches``, ``held_out``).
 ``from_arrays(x, y=None, feature_names=None, target_name="target") -> Table``
     A 2-D array (kept as one block, no copy, for the fast path) plus an optional target.
 ``from_dataframe(df) -> Table``
@@ -24,16 +29,20 @@ Tables (``chainrule.data.table``)
 Preprocessing (``chainrule.data.preprocessing``)
 ------------------------------------------------
 ``Preprocessor(target=None, features=None, categorical=None, task=None, standardize=True,
-standardize_target=True, impute=None)``
-    ``fit(table)``; ``transform(table) -> float32 (n, n_features_out)``;
-    ``fit_transform(table)``; ``transform_target(table)`` → regression: float32 ``(n, 1)``
+standardize_target=True, impute=None, max_categories=100, unknown="other", drop_constant=True)``
+    ``fit(table)``; ``fit_chunks(tables)`` (one streaming pass); ``describe()`` (each column's
+    role, kind, reason and outputs: the decisions of ``chainrule.data.columns``);
+    ``transform(table) -> float32 (n, n_features_out)``; ``fit_transform(table)``;
+    ``transform_target(table)`` → regression: float32 ``(n, 1)``
     (standardised ``(y − mean)/std`` when ``standardize_target``), classification: int64 ``(n,)``
     class indices into ``classes_``; ``inverse_transform_target(predictions)`` → regression
     values in original units, or class labels from indices / scores ``(n, k)`` (argmax);
     ``to_dict()`` / ``Preprocessor.from_dict(d)`` (JSON-serialisable, for checkpoints);
     ``input_columns``, ``feature_names_out``, ``classes_``, ``task``, ``target``.
-    Numeric features: ``z = (x − mean)/std`` (std 0 → 1). Text features: one-hot; an unknown
-    category at transform time is an error. Missing values are an error unless
+    Numeric features: ``z = (x − mean)/std``; formatted numbers parsed; dates → year, month, day
+    of week, days; text → one-hot (rare categories → ``<other>``; unseen ones → ``<other>`` or
+    zeros with a warning); IDs, near-unique text and constant columns dropped with a warning; a
+    constant target is an error. Missing values are an error unless
     ``impute="mean"|"median"|"most_frequent"``; infinity is always an error.
 
 Splits and batches (``chainrule.data.split``)
@@ -65,23 +74,28 @@ Datasets (``chainrule.data.datasets``)
 from chainrule.data.datasets import DatasetInfo, LoadedDataset, list_datasets, load_dataset
 from chainrule.data.idx import read_idx
 from chainrule.data.preprocessing import Preprocessor, infer_task
+from chainrule.data.readers import iter_tables, read_csv, read_table
 from chainrule.data.split import DataLoader, batches, train_test_split
-from chainrule.data.table import DataError, Table, from_arrays, from_dataframe, read_csv
+from chainrule.data.table import DataError, DataWarning, Table, concat_tables, from_arrays, from_dataframe
 
 __all__ = [
     "DataError",
     "DataLoader",
+    "DataWarning",
     "DatasetInfo",
     "LoadedDataset",
     "Preprocessor",
     "Table",
     "batches",
+    "concat_tables",
     "from_arrays",
     "from_dataframe",
     "infer_task",
+    "iter_tables",
     "list_datasets",
     "load_dataset",
     "read_csv",
     "read_idx",
+    "read_table",
     "train_test_split",
 ]

@@ -19,7 +19,8 @@ import numpy
 from chainrule import backend
 from chainrule.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from chainrule.data.preprocessing import Preprocessor
-from chainrule.data.table import DataError, Table, from_arrays, read_csv
+from chainrule.data.readers import read_csv
+from chainrule.data.table import DataError, Table, from_arrays
 
 BUNDLED = Path(__file__).parent / "bundled"
 """The folder of the bundled data files."""
@@ -232,7 +233,8 @@ _DATASETS = [
     DatasetInfo("iris", "Fisher's iris flowers: 4 measurements (cm) → species; 150 rows, 3 classes",
                 "classification", "species", SKLEARN_SOURCE + "iris.csv", SKLEARN_LICENCE, True, load=_iris),
     DatasetInfo("digits", "8×8 handwritten digits, pixels 0..16 → digit; 1797 rows, 10 classes",
-                "classification", "digit", SKLEARN_SOURCE + "digits.csv.gz", SKLEARN_LICENCE, True, load=_digits),
+                "classification", "digit", SKLEARN_SOURCE + "digits.csv.gz", SKLEARN_LICENCE, True,
+                preprocessing={"drop_constant": False}, load=_digits),
     DatasetInfo("wine", "Wines of three cultivars: 13 chemical measurements → cultivar; 178 rows",
                 "classification", "cultivar", SKLEARN_SOURCE + "wine_data.csv", SKLEARN_LICENCE, True, load=_wine),
     DatasetInfo("breast-cancer", "Wisconsin diagnostic breast cancer: 30 cell-nucleus features → diagnosis; 569 rows",
@@ -250,7 +252,8 @@ _DATASETS = [
                 "classification", "label", "Y. LeCun, C. Cortes, C. J. C. Burges, the MNIST database",
                 "see the MNIST database's terms", False,
                 files="train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-                "t10k-labels-idx1-ubyte (each raw or .gz)", preprocessing={"standardize": False}, load=_mnist),
+                "t10k-labels-idx1-ubyte (each raw or .gz)", load=_mnist,
+                preprocessing={"standardize": False, "drop_constant": False}),
     DatasetInfo("king-county", "King County (Seattle) house sales 2014-15: 18 numeric features → price (USD); "
                 "id and date dropped; 21613 rows", "regression", "price",
                 "Kaggle 'House Sales in King County, USA'", "see the Kaggle dataset's terms", False,

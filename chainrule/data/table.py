@@ -9,23 +9,19 @@ mistake in a numeric column (and then names the row and the cell).
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
+import itertools
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy
 
 from chainrule import backend
+from chainrule.data.dialect import DataError, DataWarning
+
+__all__ = ["DataError", "DataWarning", "Table", "concat_tables", "from_arrays", "from_dataframe", "number_text"]
 
 DEFAULT_NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
 """Cells read as missing: empty, and the spellings pandas and R write for a missing value."""
-
-
-class DataError(ValueError):
-    """Bad data or a bad data file; the message names the problem and the fix."""
 
 
 class Table:
@@ -39,13 +35,20 @@ class Table:
     source:
         Where the rows came from (a file name), used in error messages.
     lines:
-        For tables read from a file, the file line number of each row, used in error messages.
+        For tables read from a file, the file line number of each of the file's data rows
+        (an array, or an object indexed like one that finds them when first asked, as the
+        columnar reader's :class:`~chainrule.data.readers.LineIndex`), used in error messages.
+    row_ids:
+        The file's data-row index (from 0) of each row: None for rows ``first_row, first_row + 1, …``.
+    first_row:
+        The file's data-row index of row 0 when ``row_ids`` is None (a chunk of a streamed file).
     block:
         Optional ``(2-D float array, names)``: columns that are the columns of one array, kept
         so that :meth:`numeric_matrix` hands the array back without stacking (the MNIST path).
 
-    Rows are numbered from 1 in messages: "row 3" is the third data row (line 4 of a CSV file
-    with a header, when there are no blank lines).
+    Rows are numbered from 1 in messages and count the file's data rows: "row 3" is the third
+    data row of the file (line 4 of a CSV file with a header and no blank lines or quoted
+    newlines), also in a part of the table taken by :meth:`take` or read as a chunk.
     """
 
     def __init__(
@@ -53,7 +56,9 @@ class Table:
         columns: dict[str, Any],
         *,
         source: str | None = None,
-        lines: numpy.ndarray | None = None,
+        lines: Any = None,
+        row_ids: numpy.ndarray | None = None,
+        first_row: int = 0,
         block: tuple[numpy.ndarray, list[str]] | None = None,
     ) -> None:
         self._columns: dict[str, numpy.ndarray] = {}
@@ -71,6 +76,8 @@ class Table:
         """The number of rows."""
         self.source = source
         self._lines = lines
+        self._row_ids = row_ids
+        self.first_row = first_row
         self._block = block
 
     @property
@@ -100,11 +107,27 @@ class Table:
         """True when column ``name`` holds text (an ``object`` array) rather than numbers."""
         return self[name].dtype == object
 
+    def row_id(self, row: int) -> int:
+        """The file's data-row index (from 0) of row ``row`` of this table."""
+        return int(self._row_ids[row]) if self._row_ids is not None else self.first_row + row
+
+    def row_ids(self) -> numpy.ndarray:
+        """The file's data-row index of every row (int64)."""
+        if self._row_ids is not None:
+            return numpy.asarray(self._row_ids, dtype=numpy.int64)
+        return numpy.arange(self.first_row, self.first_row + self.n_rows, dtype=numpy.int64)
+
     def row_name(self, row: int) -> str:
         """How messages name row index ``row`` (0-based): ``"row 3"`` or ``"row 3 (line 4 of f.csv)"``."""
+        index = self.row_id(row)
         if self._lines is None:
-            return f"row {row + 1}"
-        return f"row {row + 1} (line {int(self._lines[row])} of {self.source})"
+            return f"row {index + 1}"
+        return f"row {index + 1} (line {int(self._lines[index])} of {self.source})"
+
+    def _like(self, columns: dict[str, Any], row_ids: Any, block: Any) -> Table:
+        """A table with other columns or rows but this one's source and line numbers."""
+        first = self.first_row if row_ids is None else 0
+        return Table(columns, source=self.source, lines=self._lines, row_ids=row_ids, first_row=first, block=block)
 
     def select(self, names: Sequence[str]) -> Table:
         """A table with only the columns ``names``, in that order (missing names raise ``DataError``)."""
@@ -112,18 +135,17 @@ class Table:
         if missing:
             raise DataError(f"no column(s) {missing}; the columns are {self.columns}")
         block = self._block if self._block is not None and set(self._block[1]) <= set(names) else None
-        return Table({name: self._columns[name] for name in names}, source=self.source, lines=self._lines, block=block)
+        return self._like({name: self._columns[name] for name in names}, self._row_ids, block)
 
     def take(self, rows: Any) -> Table:
         """A table with the rows ``rows`` (an index array, a boolean mask or a slice), in that order."""
-        lines = None if self._lines is None else self._lines[rows]
         block = None if self._block is None else (self._block[0][rows], self._block[1])
         block_columns = {} if block is None else dict(zip(block[1], block[0].T))
         columns = {
             name: block_columns[name] if name in block_columns else values[rows]
             for name, values in self._columns.items()
         }
-        return Table(columns, source=self.source, lines=lines, block=block)
+        return self._like(columns, self.row_ids()[rows], block)
 
     def numeric(self, name: str) -> numpy.ndarray:
         """Column ``name`` as float64; missing cells are NaN.
@@ -136,20 +158,17 @@ class Table:
         values = self[name]
         if values.dtype != object:
             return values.astype(numpy.float64, copy=False)
-        out = numpy.empty(len(values), dtype=numpy.float64)
-        for row, cell in enumerate(values):
-            if cell is None:
-                out[row] = numpy.nan
-                continue
+        cells = numpy.where(values == None, "nan", values)  # noqa: E711 (element-wise test for None)
+        try:
+            return cells.astype(numpy.float64)
+        except (ValueError, TypeError):
+            pass
+        for row, cell in enumerate(cells):
             try:
-                out[row] = float(cell)
-            except ValueError:
-                raise DataError(
-                    f"column {name!r} {self.row_name(row)}: {cell!r} is not a number; correct the cell, "
-                    f"or declare the column categorical (--categorical {name} on the command line, "
-                    f"Preprocessor(categorical=[{name!r}]) in Python)"
-                ) from None
-        return out
+                float(cell)
+            except (ValueError, TypeError):
+                raise not_a_number(name, self.row_name(row), cell) from None
+        raise AssertionError("unreachable: astype failed but every cell parses")  # pragma: no cover
 
     def numeric_matrix(self, names: Sequence[str]) -> numpy.ndarray:
         """The columns ``names`` side by side as a 2-D float array ``(n_rows, len(names))``.
@@ -165,6 +184,54 @@ class Table:
         return backend.xp.stack([self.numeric(name) for name in names], axis=1)
 
 
+def concat_tables(tables: Iterable[Table]) -> Table:
+    """The rows of ``tables`` (same columns, as the chunks of one file) one after the other.
+
+    A column that is numeric in every chunk stays numeric; a column that is text in any chunk
+    becomes text in all (its numbers written as :func:`number_text` writes them). The chunks are
+    consumed one at a time and each column is joined once, so the peak is the chunks plus one column.
+    """
+    parts: dict[str, list[numpy.ndarray]] = {}
+    ids: list[numpy.ndarray] = []
+    first = None
+    for table in tables:
+        if first is None:
+            first, parts = table, {name: [] for name in table.columns}
+        elif table.columns != first.columns:
+            raise DataError(f"a chunk has columns {table.columns}, not {first.columns}; join tables of one file")
+        for name in table.columns:
+            parts[name].append(table[name])
+        ids.append(table.row_ids())
+    if first is None:
+        raise DataError("no tables to join; read at least one chunk")
+    columns = {}
+    for name in list(parts):
+        chunks = parts.pop(name)
+        if any(chunk.dtype == object for chunk in chunks):
+            chunks = [chunk if chunk.dtype == object else number_text(chunk) for chunk in chunks]
+        columns[name] = chunks[0] if len(chunks) == 1 else numpy.concatenate(chunks)
+        del chunks
+    contiguous = all(a[-1] + 1 == b[0] for a, b in itertools.pairwise(ids) if len(a) and len(b))
+    row_ids = None if contiguous else numpy.concatenate(ids)
+    first_row = int(ids[0][0]) if contiguous and len(ids[0]) else 0
+    return Table(columns, source=first.source, lines=first._lines, row_ids=row_ids, first_row=first_row)
+
+
+def number_text(values: numpy.ndarray) -> numpy.ndarray:
+    """Numbers as the text a CSV holds for them: whole numbers without ``.0`` (``98178.0`` → ``"98178"``),
+    others by ``repr``; NaN → None. Category keys and text joined to numbers use it."""
+    return numpy.array([None if v != v else (str(int(v)) if v.is_integer() else repr(v)) for v in values.tolist()],
+                       dtype=object)  # fmt: skip
+
+
+def not_a_number(name: str, where: str, cell: Any) -> DataError:
+    """The error for a cell of a numeric column that is no number (``where`` is a :meth:`Table.row_name`)."""
+    return DataError(
+        f"column {name!r} {where}: {cell!r} is not a number; correct the cell, or declare the column "
+        f"categorical (--categorical {name} on the command line, Preprocessor(categorical=[{name!r}]) in Python)"
+    )
+
+
 def _as_column(name: Any, values: Any) -> numpy.ndarray:
     """One column as a 1-D array: floats stay float, integers and bools become float64, the rest text."""
     array = numpy.asarray(values)
@@ -174,105 +241,20 @@ def _as_column(name: Any, values: Any) -> numpy.ndarray:
         return array
     if array.dtype.kind in "iub":
         return array.astype(numpy.float64)
+    if array.dtype == object and _text_cells(array):
+        return array
     return numpy.array([None if _is_missing(value) else str(value) for value in array], dtype=object)
+
+
+def _text_cells(array: numpy.ndarray) -> bool:
+    """True when every cell is ``str`` or None already (the readers' columns), checked at C speed."""
+    kinds = set(map(type, array.tolist()))
+    return kinds <= {str, type(None)}
 
 
 def _is_missing(value: Any) -> bool:
     """True for ``None`` and float NaN (how pandas and NumPy mark a missing text cell)."""
     return value is None or (isinstance(value, float) and value != value)
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    """Open ``path`` as UTF-8 text (a leading BOM dropped), gunzipping when it starts with gzip's magic."""
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def read_csv(
-    path: str | Path,
-    *,
-    delimiter: str = ",",
-    na_values: Iterable[str] = DEFAULT_NA_VALUES,
-) -> Table:
-    """Read a CSV file with a header line (plain or gzip) into a :class:`Table`.
-
-    Cells are stripped of surrounding spaces; cells in ``na_values`` are missing (NaN in a numeric
-    column, ``None`` in a text column); blank lines are skipped. A column whose every non-missing
-    cell parses as a float is float64, any other column is text.
-
-    Raises
-    ------
-    DataError
-        The file is missing, empty, only a header, binary (or not UTF-8), has an empty or repeated
-        column name, or a row whose number of fields differs from the header's.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file; check the path")
-    if path.is_dir():
-        raise DataError(f"{path} is a directory; pass a CSV file")
-    na = set(na_values)
-    try:
-        with _open_text(path) as handle:
-            head = handle.read(8192)
-            if "\x00" in head:
-                raise DataError(f"{path} looks like a binary file (it holds NUL bytes), not a CSV; pass a CSV file")
-            handle.seek(0)
-            reader = csv.reader(handle, delimiter=delimiter)
-            rows = []
-            lines = []
-            header = None
-            for fields in reader:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                if header is None:
-                    header = [field.strip() for field in fields]
-                    continue
-                rows.append(fields)
-                lines.append(reader.line_num)
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text (a binary file?); pass a text CSV file saved as UTF-8") from None
-    except (OSError, EOFError) as error:
-        raise DataError(f"{path}: cannot read it ({error}); check that it is a complete CSV or .csv.gz file") from None
-    except csv.Error as error:
-        raise DataError(f"{path}: not a readable CSV ({error}); check its quoting") from None
-    if header is None:
-        raise DataError(f"{path} is empty; a CSV needs a header line of column names and at least one data row")
-    _check_header(path, header)
-    if not rows:
-        raise DataError(f"{path} has a header ({', '.join(header)}) but no data rows; add rows below the header")
-    for row, (fields, line) in enumerate(zip(rows, lines)):
-        if len(fields) != len(header):
-            raise DataError(
-                f"{path} line {line} (row {row + 1}) has {len(fields)} fields but the header has {len(header)} "
-                f"columns; fix that row (a missing or extra delimiter, or an unquoted {delimiter!r} inside a value)"
-            )
-    columns = {name: _parse_column([fields[j] for fields in rows], na) for j, name in enumerate(header)}
-    return Table(columns, source=str(path), lines=numpy.asarray(lines))
-
-
-def _check_header(path: Path, header: list[str]) -> None:
-    """Every column needs a distinct, non-empty name."""
-    for j, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {j + 1} of the header has no name; give every column a name")
-    seen = set()
-    for name in header:
-        if name in seen:
-            raise DataError(f"{path}: the header names column {name!r} twice; give every column a distinct name")
-        seen.add(name)
-
-
-def _parse_column(cells: list[str], na: set[str]) -> numpy.ndarray:
-    """float64 when every non-missing cell is a number (missing → NaN), else an object array of text."""
-    cells = [cell.strip() for cell in cells]
-    try:
-        return numpy.array([numpy.nan if cell in na else float(cell) for cell in cells], dtype=numpy.float64)
-    except ValueError:
-        return numpy.array([None if cell in na else cell for cell in cells], dtype=object)
 
 
 def from_arrays(

@@ -28,19 +28,19 @@ import dataclasses
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule import backend, nn
-from chainrule.data import Preprocessor, Table, infer_task, load_dataset, read_csv, train_test_split
+from chainrule.data import DataError, Preprocessor, Table, infer_task, load_dataset, read_csv, train_test_split
 from chainrule.data.preprocessing import IMPUTE, TASKS
+from chainrule.data.statistics import Moments
 from chainrule.nn import registry
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
 from chainrule.training import names
 from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from chainrule.training.history import History
-from chainrule.training.metrics import accuracy, mae, mse, r2, rmse
 from chainrule.training.trainer import Trainer, predict
 
 TEST_SIZE = 0.2
@@ -298,29 +298,54 @@ def dataset_tables(name: str, data_dir: str | None = None) -> tuple[Any, Table, 
     return dataset, train, test
 
 
-def score(model: nn.Module, preprocessor: Preprocessor, table: Table) -> dict[str, float]:
-    """The model's metrics on ``table``, in the target's own units.
+def score(model: nn.Module, preprocessor: Preprocessor, tables: Table | Iterable[Table]) -> dict[str, float]:
+    """The model's metrics on a table, or on the chunks of a file one at a time, in the target's own units.
 
-    Classification: ``accuracy`` and ``loss`` (cross-entropy).  Regression: ``rmse``, ``mae``,
-    ``r2`` and ``mse`` of the predictions mapped back to original units.  Also ``samples``.
+    Classification: ``accuracy`` and ``loss`` (mean cross-entropy).  Regression: ``rmse``, ``mae``,
+    ``r2`` = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² (0 for a constant y) and ``mse`` of the predictions mapped
+    back to original units.  Also ``samples``.  Sums are kept per chunk, so memory does not grow
+    with the rows.
+
+    Raises
+    ------
+    DataError
+        When the tables hold no rows.
     """
     from chainrule.autograd import no_grad
     from chainrule.tensor import Tensor
 
-    outputs = predict(model, preprocessor.transform(table))
-    y = preprocessor.transform_target(table)
-    if preprocessor.task == "classification":
-        with no_grad():
-            loss = nn.CrossEntropyLoss()(Tensor(outputs), y).item()
-        return {"accuracy": accuracy(outputs, y), "loss": loss, "samples": len(y)}
-    truth = table.numeric(preprocessor.target)
-    values = preprocessor.inverse_transform_target(outputs).reshape(-1)
+    xp = backend.xp
+    classification = preprocessor.task == "classification"
+    n = correct = 0
+    loss = squared = absolute = 0.0
+    truth_moments = Moments()
+    for table in [tables] if isinstance(tables, Table) else tables:
+        if table.n_rows == 0:
+            continue
+        outputs = predict(model, preprocessor.transform(table))
+        n += table.n_rows
+        if classification:
+            y = preprocessor.transform_target(table)
+            with no_grad():
+                loss += nn.CrossEntropyLoss()(Tensor(outputs), y).item() * len(y)
+            correct += int((xp.asarray(outputs).argmax(axis=1) == xp.asarray(y)).sum())
+            continue
+        truth = preprocessor.target_values(table)
+        errors = preprocessor.inverse_transform_target(outputs).reshape(-1) - truth
+        squared += float(xp.square(errors).sum())
+        absolute += float(xp.abs(errors).sum())
+        truth_moments.update(truth)
+    if n == 0:
+        raise DataError("the data has no rows to score; give rows with the target column")
+    if classification:
+        return {"accuracy": correct / n, "loss": loss / n, "samples": n}
+    total = truth_moments.std**2 * n
     return {
-        "rmse": rmse(values, truth),
-        "mae": mae(values, truth),
-        "r2": r2(values, truth),
-        "mse": mse(values, truth),
-        "samples": len(truth),
+        "rmse": (squared / n) ** 0.5,
+        "mae": absolute / n,
+        "r2": 1.0 - squared / total if total > 0 else 0.0,
+        "mse": squared / n,
+        "samples": n,
     }
 
 
