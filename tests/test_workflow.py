@@ -175,11 +175,12 @@ def test_the_plan_records_every_decision():
     plan = prepare(TrainConfig(dataset="iris", hidden=(5,), early_stopping=3, epochs=7))
     summary = plan.summary()
     assert summary["task"] == "classification" and summary["task_from"] == "dataset"
-    assert summary["columns"] == {"numeric": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
-                                  "categorical": []}  # fmt: skip
+    roles = [(column["name"], column["role"], column["kind"]) for column in summary["columns"]]
+    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    assert roles == [(name, "feature", "numeric") for name in features] + [("species", "target", "categorical")]
     assert summary["classes"] == ["setosa", "versicolor", "virginica"]
     assert summary["parameters"] == 5 * 5 + 6 * 3 == plan.parameters
-    assert summary["rows"] == {"train": 108, "validation": 12, "test": 30}
+    assert summary["rows"] == {"train": 108, "validation": 12, "test": 30} and not summary["streaming"]
     assert (summary["optimizer"], summary["lr"], summary["schedule"], summary["epochs"]) == ("adam", 1e-3, "cosine", 7)
     assert plan.trainer.epoch == 0 and plan.trainer.history.epoch == []  # nothing trained yet
 
@@ -200,3 +201,30 @@ def test_a_diverging_run_returns_with_the_reason():
         result = train(TrainConfig(dataset="iris", lr=1e6, epochs=3))
     assert result.diverged and result.metrics == {} and "likely cause" in result.history.stop_reason
     assert result.config["stop_reason"] == result.history.stop_reason
+
+
+def test_a_streamed_file_trains_as_the_same_rows_in_memory(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    size, rooms = rng.uniform(800, 3000, 60), rng.integers(1, 5, 60)
+    price = 100 * size + 5000 * rooms + rng.normal(0, 1000, 60)
+    path = tmp_path / "h.csv"
+    path.write_text("size;rooms;price\n" + "".join(f"{a:.1f};{b};{c:.0f}\n" for a, b, c in zip(size, rooms, price)))
+    options = dict(data=str(path), target="price", hidden=(4,), optimizer="sgd", lr=0.05, epochs=5, batch_size=100,
+                   dtype="float64", schedule="constant")  # fmt: skip
+    in_memory = train(TrainConfig(**options, streaming=False))
+    streamed = train(TrainConfig(**options, streaming=True, delimiter=";"))
+    assert streamed.plan.streaming and not in_memory.plan.streaming and streamed.config["streaming"]
+    for a, b in zip(in_memory.model.parameters(), streamed.model.parameters()):  # one full batch per epoch:
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)  # the same steps, in another row order
+    assert streamed.metrics["train"] == pytest.approx(in_memory.metrics["train"], rel=1e-9)
+    # held-out rows: a hash of the row number, scored after training; the split is recorded
+    held = prepare(TrainConfig(**options, streaming=True, test_size=0.25))
+    rows = held.rows()
+    assert rows["train"] + rows["test"] == 60 and 5 <= rows["test"] <= 25
+    assert held.source["split"] == "hashed row number" and held.probe(7).shape == (7, 2)
+    assert set(held.fit().metrics) == {"train", "test"}
+    # without streaming= a file over 1/8 of the memory available is streamed
+    monkeypatch.setattr(workflow, "available_memory", lambda: 8 * path.stat().st_size - 1)
+    assert prepare(TrainConfig(**options)).streaming
+    with pytest.raises(ConfigError, match="validation_split needs the rows in memory"):
+        prepare(TrainConfig(**options, validation_split=0.2))

@@ -17,7 +17,7 @@ from typing import Any
 
 from chainrule.cli import UsageError
 from chainrule.cli.arguments import check_output, file_kind
-from chainrule.cli.common import format_scores
+from chainrule.cli.common import add_reading_options, format_scores, reading_options
 from chainrule.training.workflow import ConfigError, TrainConfig
 
 CLI_OPTIONS = (
@@ -29,8 +29,11 @@ CLI_OPTIONS = (
 
 
 def flag(name: str) -> str:
-    """A config field's spelling on the command line: ``batch_size`` → ``--batch-size``."""
-    return "DATA.csv" if name == "data" else "--" + name.replace("_", "-")
+    """A config field's spelling on the command line: ``batch_size`` → ``--batch-size``; a switch
+    that is on by default by its ``--no-`` form (``header`` → ``--no-header``)."""
+    if name == "data":
+        return "DATA.csv"
+    return ("--no-" if _DEFAULTS.get(name) is True else "--") + name.replace("_", "-")
 
 
 def _default_text(option: dataclasses.Field) -> str | None:
@@ -60,19 +63,29 @@ def register(subparsers: Any) -> None:
         help_text = text if shown is None else f"{text} (default: {shown})"
         if option.name == "data":
             parser.add_argument("data", nargs="?", metavar="DATA.csv", help=text)
+        elif option.name == "delimiter":
+            add_reading_options(parser)  # --delimiter and --no-header, as predict and evaluate read files
+        elif option.name == "header":
             continue
-        parser.add_argument(
-            flag(option.name),
-            dest=option.name,
-            type=_converter(option),
-            default=option.default,
-            choices=option.metadata.get("choices"),
-            metavar=option.metadata.get("metavar"),
-            help=help_text,
-        )
+        elif option.type == "bool | None":
+            parser.add_argument(flag(option.name), action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            _add_option(parser, option, help_text)
     parser.add_argument("--quiet", action="store_true", help=CLI_OPTIONS[1][2])
     parser.add_argument("--plot", metavar=CLI_OPTIONS[2][1], help=CLI_OPTIONS[2][2])
     parser.set_defaults(run=run)
+
+
+def _add_option(parser: Any, option: dataclasses.Field, help_text: str) -> None:
+    parser.add_argument(
+        flag(option.name),
+        dest=option.name,
+        type=_converter(option),
+        default=option.default,
+        choices=option.metadata.get("choices"),
+        metavar=option.metadata.get("metavar"),
+        help=help_text,
+    )
 
 
 def _converter(option: dataclasses.Field) -> Any:
@@ -124,8 +137,9 @@ def _real(name: str, text: str) -> float:
 
 def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of the parsed arguments (a bad value: one line naming the option)."""
+    values = {name: getattr(args, name) for name in _DEFAULTS if name not in ("delimiter", "header")}
     try:
-        return TrainConfig(**{option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)})
+        return TrainConfig(**values, **reading_options(args))
     except ConfigError as error:
         raise UsageError(error.message(flag(error.field))) from None
 
@@ -140,6 +154,8 @@ def options_table() -> str:
         shown = _default_text(option)
         shown = f"`{shown}`" if option.name in _PLAIN else shown
         name = f"{flag(option.name)} {metavar}" if metavar else flag(option.name)
+        if option.type == "bool | None":
+            name = f"{flag(option.name)}`, `--no-{option.name.replace('_', '-')}"
         rows.append(f"| `{name}` | {shown} | {option.metadata['help']} |")
     rows.append(f"| `--{CLI_OPTIONS[1][0]}` | off | {CLI_OPTIONS[1][2]} |")
     rows.append(f"| `--{CLI_OPTIONS[2][0]} {CLI_OPTIONS[2][1]}` | off | {CLI_OPTIONS[2][2]} |")
@@ -147,6 +163,7 @@ def options_table() -> str:
 
 
 _PLAIN = frozenset(f.name for f in dataclasses.fields(TrainConfig) if "default_text" not in f.metadata)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 """Fields whose default is a value (shown as code in the README), not words."""
 
 

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule import backend, nn
-from chainrule.data import DataError, Preprocessor, Table, infer_task, load_dataset, read_csv, train_test_split
-from chainrule.data.preprocessing import IMPUTE, TASKS
+from chainrule.data import DataError, Preprocessor, Table, infer_task, load_dataset, read_table, train_test_split
+from chainrule.data.preprocessing import IMPUTE, MAX_CATEGORIES, TASKS, UNKNOWN
 from chainrule.data.statistics import Moments
+from chainrule.data.streaming import SHUFFLE_BUFFER, FileBatches
 from chainrule.nn import registry
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
 from chainrule.training import names
@@ -104,6 +105,26 @@ class TrainConfig:
         choices=IMPUTE,
         default_text="off: a missing value is an error",
     )
+    delimiter: str | None = _option(
+        None, "the CSV field separator", metavar="CHAR", default_text="detected: comma, semicolon, tab or pipe"
+    )
+    header: bool = _option(
+        True, "whether the CSV's first row holds the column names (--no-header: it is data)", default_text="it does"
+    )
+    max_categories: int = _option(
+        MAX_CATEGORIES, "a text column keeps its N most frequent categories, the rest become one <other>", metavar="N"
+    )
+    unknown: str = _option(
+        "other",
+        "a category not seen in training, at predict time: other (with a warning) or error",
+        choices=UNKNOWN,
+    )
+    streaming: bool | None = _option(
+        None,
+        "train from the file chunk by chunk (memory bounded by the shuffle buffer, not the file)",
+        default_text="when the file is over 1/8 of the memory available",
+    )
+    shuffle_buffer: int = _option(SHUFFLE_BUFFER, "rows the streaming shuffle buffer holds", metavar="ROWS")
     task: str | None = _option(
         None,
         "regression (1 output, target standardised) or classification (one logit per class)",
@@ -112,7 +133,8 @@ class TrainConfig:
     )
     test_size: float | None = _option(
         None,
-        "share of a CSV's rows held out as a test split (stratified for classes), scored after training",
+        "share of a CSV's rows held out as a test split, scored after training (stratified for classes; "
+        "by a hash of the row number when streamed)",
         metavar="F",
         default_text="0 for a CSV; a dataset keeps its own split",
     )
@@ -204,6 +226,13 @@ def _checked(config: TrainConfig) -> dict[str, Any]:
         raise ConfigError("dataset", "and a CSV file were both given; train on one of them")
     for name in ("features", "categorical"):
         values[name] = _column_names(name, values[name])
+    if values["delimiter"] is not None and not (isinstance(values["delimiter"], str) and len(values["delimiter"]) == 1):
+        raise ConfigError("delimiter", f"must be one character such as ';' or a tab; got {_shown(values['delimiter'])}")
+    for name in ("header", "streaming"):
+        if not isinstance(values[name], bool) and not (name == "streaming" and values[name] is None):
+            raise ConfigError(name, f"must be True or False; got {_shown(values[name])}")
+    if values["unknown"] not in UNKNOWN:
+        raise ConfigError("unknown", f"must be one of {', '.join(UNKNOWN)}; got {_shown(values['unknown'])}")
     for name, choices in (("impute", IMPUTE), ("task", TASKS)):
         if values[name] is not None and values[name] not in choices:
             raise ConfigError(name, f"must be one of {', '.join(choices)}; got {_shown(values[name])}")
@@ -228,6 +257,8 @@ def _checked(config: TrainConfig) -> dict[str, Any]:
         ("epochs", "a positive integer such as 50", 1, None),
         ("batch_size", "a positive integer (1 = per-sample SGD)", 1, None),
         ("seed", f"an integer from 0 to {MAX_SEED} (2**64 − 1), such as 0", 0, MAX_SEED),
+        ("max_categories", "a positive integer such as 100", 1, None),
+        ("shuffle_buffer", "a number of rows ≥ 0 such as 131072", 0, None),
     ):
         values[name] = _integer(name, values[name], rule, low, high)
     if values["early_stopping"] is not None:
@@ -446,11 +477,14 @@ class TrainingPlan:
     ----------
     config : TrainConfig
     preprocessor : Preprocessor
-        Fitted on the training rows (``numeric_``, ``categorical_``, ``classes_``: each column's role).
-    train_table, test_table : Table, Table or None
-        The raw training rows (validation rows included) and the held-out test rows.
-    x, y : arrays
-        The encoded training rows the model is fitted on (validation rows taken out).
+        Fitted on the training rows (``describe()``: each column's role, kind and why).
+    train_table, test_table : Table or None
+        In memory: the raw training rows (validation rows included) and the held-out test rows.
+    x, y : arrays or None
+        In memory: the encoded training rows the model is fitted on (validation rows taken out).
+    train_source, test_source : FileBatches or None
+        Streaming: the training rows and the held-out test rows of the file, read chunk by chunk
+        (:class:`~chainrule.data.streaming.FileBatches`).
     validation : (x_val, y_val) or None
     task, task_from : str
         ``"regression"`` or ``"classification"``, and where that came from: ``"config"``,
@@ -466,11 +500,6 @@ class TrainingPlan:
 
     config: TrainConfig
     preprocessor: Preprocessor
-    train_table: Table
-    test_table: Table | None
-    x: Any
-    y: Any
-    validation: tuple[Any, Any] | None
     task: str
     task_from: str
     loss_name: str
@@ -480,11 +509,42 @@ class TrainingPlan:
     trainer: Trainer
     callbacks: list[Callback]
     source: dict[str, Any]
+    train_table: Table | None = None
+    test_table: Table | None = None
+    x: Any = None
+    y: Any = None
+    validation: tuple[Any, Any] | None = None
+    train_source: FileBatches | None = None
+    test_source: FileBatches | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the rows are read from the file chunk by chunk."""
+        return self.train_source is not None
 
     @property
     def parameters(self) -> int:
         """The model's parameter count."""
         return sum(p.size for p in self.model.parameters())
+
+    def rows(self) -> dict[str, int]:
+        """Rows of each split (streaming: counted by a pass over the file where not yet known)."""
+        train = self.train_source.rows if self.streaming else len(self.x)
+        test = self.test_source.rows if self.test_source is not None else len(self.test_table or ())
+        validation = 0 if self.validation is None else len(self.validation[0])
+        return {"train": train, "validation": validation, "test": test}
+
+    def probe(self, rows: int = 256) -> Any:
+        """The first ``rows`` encoded training inputs (for statistics such as the health monitor's)."""
+        if not self.streaming:
+            return self.x[:rows]
+        parts, seen = [], 0
+        for x, _ in self.train_source.epoch(None):
+            parts.append(x)
+            seen += len(x)
+            if seen >= rows:
+                break
+        return backend.xp.concatenate(parts)[:rows]
 
     def summary(self) -> dict[str, Any]:
         """Every decision of the run as JSON-ready data: task and where it came from, each column's
@@ -495,16 +555,13 @@ class TrainingPlan:
             "task": self.task,
             "task_from": self.task_from,
             "target": pre.target,
-            "columns": {"numeric": list(pre.numeric_), "categorical": list(pre.categorical_)},
+            "columns": pre.describe(),
             "classes": None if pre.classes_ is None else [str(c) for c in pre.classes_.tolist()],
             "features": len(pre.feature_names_out),
             "model": repr(self.model),
             "parameters": self.parameters,
-            "rows": {
-                "train": len(self.x),
-                "validation": 0 if self.validation is None else len(self.validation[0]),
-                "test": 0 if self.test_table is None else len(self.test_table),
-            },
+            "rows": self.rows(),
+            "streaming": self.streaming,
             "loss": self.loss_name,
             "optimizer": config.optimizer,
             "lr": config.lr,
@@ -521,10 +578,10 @@ class TrainingPlan:
         :meth:`Trainer.fit`.  A run that diverges returns too, with ``result.diverged`` set and the
         model holding the last weights whose loss passed the guard.
         """
-        config, trainer = self.config, self.trainer
+        config, trainer, pre = self.config, self.trainer, self.preprocessor
+        data = (self.train_source, None) if self.streaming else (self.x, self.y)
         history = trainer.fit(
-            self.x,
-            self.y,
+            *data,
             epochs=config.epochs,
             batch_size=config.batch_size,
             validation_data=self.validation,
@@ -533,26 +590,31 @@ class TrainingPlan:
         )
         metrics: dict[str, Any] = {}
         if not trainer.diverged:
-            metrics["train"] = score(self.model, self.preprocessor, self.train_table)
+            train_rows = self.train_source.tables() if self.streaming else self.train_table
+            metrics["train"] = score(self.model, pre, train_rows)
             if self.validation is not None:
                 metrics["validation"] = trainer.evaluate(*self.validation)  # on the encoded target
-            if self.test_table is not None:
-                metrics["test"] = score(self.model, self.preprocessor, self.test_table)
+            if self.test_source is not None:
+                metrics["test"] = score(self.model, pre, self.test_source.tables())
+            elif self.test_table is not None:
+                metrics["test"] = score(self.model, pre, self.test_table)
+        skipped = ("data", "dataset", "data_dir", "target", "task")
         record = {
             "source": self.source,
-            "target": self.preprocessor.target,
+            "target": pre.target,
             "task": self.task,
-            **{k: v for k, v in config.to_dict().items() if k not in ("data", "dataset", "data_dir", "target", "task")},
+            **{k: v for k, v in config.to_dict().items() if k not in skipped},
             "loss": self.loss_name,
             "epochs_run": trainer.epoch,
             "validation_split": config.validation_share,
-            "samples": len(self.x),
+            "streaming": self.streaming,
+            "samples": self.train_source.rows if self.streaming else len(self.x),
             "seconds_per_epoch": sum(history.seconds) / max(len(history.seconds), 1),
             "stop_reason": history.stop_reason,
         }
         return TrainResult(
             model=self.model,
-            preprocessor=self.preprocessor,
+            preprocessor=pre,
             history=history,
             metrics=metrics,
             optimizer=self.optimizer,
@@ -611,7 +673,10 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
     """Read, split, preprocess, build and seed everything ``config`` asks for; train nothing.
 
     ``table`` is the training data when it is already in memory (an upload; ``config.data`` is then
-    only recorded as its name); else ``config.data`` (a CSV file) or ``config.dataset`` is read.
+    only recorded as its name); else ``config.data`` (a CSV, Parquet or Arrow file) or
+    ``config.dataset`` is read.  A file is streamed (:class:`~chainrule.data.streaming.FileBatches`:
+    one pass fits the preprocessor, each epoch reads the file again through a shuffle buffer) when
+    ``config.streaming`` says so, or, left None, when the file is over 1/8 of the memory available.
 
     Raises
     ------
@@ -624,16 +689,22 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     _check_fits(config, 1, 1)  # widths that cannot fit whatever the data: refused before reading it
-    preprocessor, train_table, test_table, task_from, source = _read(config, table)
-    x = preprocessor.fit_transform(train_table)
-    y = preprocessor.transform_target(train_table)
+    parts: dict[str, Any] = {}
+    if _streams(config, table):
+        preprocessor, task_from, source = _stream(config, parts)
+        x = y = None
+    else:
+        preprocessor, train_table, test_table, task_from, source = _read(config, table)
+        x = preprocessor.fit_transform(train_table)
+        y = preprocessor.transform_target(train_table)
+        parts.update(train_table=train_table, test_table=test_table)
     task = preprocessor.task
     offered = names.task_losses(task)
     loss_name = config.loss or offered[0]
     if loss_name not in offered:
-        raise ConfigError("loss", f"{loss_name} does not fit a {task} task; choose {' or '.join(offered)}")
-    validation = None
-    if config.validation_share:
+        choices = " or ".join(offered)
+        raise ConfigError("loss", f"{loss_name} does not fit a {task} task; choose {choices}")
+    if config.validation_share and x is not None:
         _check_split("validation_split", config.validation_share, len(x), "training rows")
         x, x_val, y, y_val = train_test_split(
             x,
@@ -642,12 +713,13 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
             seed=config.seed,
             stratify=y if task == "classification" else None,
         )
-        validation = (x_val, y_val)
-    outputs = len(preprocessor.classes_) if task == "classification" else y.shape[1]
-    _check_fits(config, x.shape[1], outputs)
+        parts["validation"] = (x_val, y_val)
+    inputs = len(preprocessor.feature_names_out)
+    outputs = len(preprocessor.classes_) if task == "classification" else 1
+    _check_fits(config, inputs, outputs)
 
     backend.manual_seed(config.seed)
-    model = build_model(x.shape[1], config.hidden, outputs, config.activation, config.dtype)
+    model = build_model(inputs, config.hidden, outputs, config.activation, config.dtype)
     optimizer = names.optimizer(config.optimizer, model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = names.loss(loss_name)
     metric = "accuracy" if task == "classification" else "r2"  # R² does not depend on the target's scale
@@ -662,11 +734,6 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
     return TrainingPlan(
         config=config,
         preprocessor=preprocessor,
-        train_table=train_table,
-        test_table=test_table,
-        x=x,
-        y=y,
-        validation=validation,
         task=task,
         task_from=task_from,
         loss_name=loss_name,
@@ -676,7 +743,72 @@ def prepare(config: TrainConfig, *, table: Table | None = None) -> TrainingPlan:
         trainer=trainer,
         callbacks=callbacks,
         source=source,
+        x=x,
+        y=y,
+        **parts,
     )
+
+
+STREAM_FRACTION = 8
+"""A file is streamed when it is over 1/``STREAM_FRACTION`` of the memory available (its rows in
+memory, as float64 columns and float32 features, take a few times the file's size)."""
+
+
+def _streams(config: TrainConfig, table: Table | None) -> bool:
+    """Whether the run reads its file chunk by chunk."""
+    if table is not None or config.data is None:
+        if config.streaming:
+            raise ConfigError("streaming", "needs a file (DATA.csv); tables and datasets are read into memory")
+        return False
+    if config.streaming is not None:
+        return config.streaming
+    try:
+        size = os.path.getsize(config.data)
+    except OSError:
+        return False  # reading it reports the problem
+    available = available_memory()
+    return available is not None and size * STREAM_FRACTION > available
+
+
+def _preprocessor(config: TrainConfig, **options: Any) -> Preprocessor:
+    """The unfitted preprocessor of a CSV or table, with the config's column options."""
+    return Preprocessor(
+        target=config.target,
+        features=config.features,
+        categorical=config.categorical,
+        impute=config.impute,
+        max_categories=config.max_categories,
+        unknown=config.unknown,
+        **options,
+    )
+
+
+def _stream(config: TrainConfig, parts: dict[str, Any]) -> tuple[Preprocessor, str, dict]:
+    """Fill ``parts`` with the streamed training (and held-out test) rows; returns ``(fitted
+    preprocessor, task_from, source record)``."""
+    if config.target is None:
+        raise ConfigError("target", "is needed with a CSV file: name the column to predict")
+    if config.validation_share:
+        option = "validation_split" if config.validation_split else "early_stopping"
+        raise ConfigError(option, "needs the rows in memory; a streamed file holds out only a test split (--test-size)")
+    preprocessor = _preprocessor(config, task=config.task)
+    options = dict(
+        batch_size=config.batch_size,
+        holdout=config.test_size or 0.0,
+        split_seed=SPLIT_SEED,
+        shuffle_buffer=config.shuffle_buffer,
+        dtype=backend.resolve_dtype(config.dtype),
+        delimiter=config.delimiter,
+        header=config.header,
+    )
+    train_source = FileBatches(config.data, preprocessor, part="train", **options)
+    train_source.fit()
+    parts["train_source"] = train_source
+    source: dict[str, Any] = {"csv": config.data}
+    if config.test_size:
+        parts["test_source"] = FileBatches(config.data, preprocessor, part="held_out", **options)
+        source.update(test_size=config.test_size, split_seed=SPLIT_SEED, split="hashed row number")
+    return preprocessor, "config" if config.task else "inferred", source
 
 
 def _check_split(option: str, share: float, rows: int, what: str) -> None:
@@ -691,13 +823,13 @@ def _check_split(option: str, share: float, rows: int, what: str) -> None:
 
 def _read(config: TrainConfig, table: Table | None) -> tuple[Preprocessor, Table, Table | None, str, dict]:
     """``(unfitted preprocessor, train table, test table or None, task_from, source record)``."""
-    columns = {"features": config.features, "categorical": config.categorical, "impute": config.impute}
     if table is not None or config.data is not None:
         if config.dataset is not None:
             raise ConfigError("dataset", "and a table were both given; train on one of them")
         if config.target is None:
             raise ConfigError("target", "is needed with a CSV file: name the column to predict")
-        table = read_csv(config.data) if table is None else table
+        if table is None:
+            table = read_table(config.data, delimiter=config.delimiter, header=config.header)
         task = config.task
         test = None
         source: dict[str, Any] = {"csv": config.data}
@@ -708,22 +840,22 @@ def _read(config: TrainConfig, table: Table | None) -> tuple[Preprocessor, Table
             labels = table[config.target] if task == "classification" else None
             table, test = train_test_split(table, test_size=config.test_size, seed=SPLIT_SEED, stratify=labels)
             source.update(test_size=config.test_size, split_seed=SPLIT_SEED)
-        preprocessor = Preprocessor(target=config.target, task=task, **columns)
-        return preprocessor, table, test, "config" if config.task else "inferred", source
+        return _preprocessor(config, task=task), table, test, "config" if config.task else "inferred", source
     if config.dataset is None:
         raise ConfigError("data", "is missing: give a CSV file with its target column, or a dataset")
-    if config.features is not None or config.categorical is not None:
-        option = "features" if config.features is not None else "categorical"
-        raise ConfigError(option, "goes with a CSV; a dataset (--dataset) has its own columns")
+    for option in ("features", "categorical", "delimiter"):
+        if getattr(config, option) is not None:
+            raise ConfigError(option, "goes with a CSV; a dataset (--dataset) has its own columns")
+    if not config.header:
+        raise ConfigError("header", "goes with a CSV; a dataset (--dataset) has its own columns")
     if config.test_size is not None:
         raise ConfigError(
             "test_size", "goes with a CSV; a dataset keeps its own test split (the one evaluate --split test scores)"
         )
     dataset, train, test = dataset_tables(config.dataset, config.data_dir)
     if config.target is not None and config.target != dataset.target:
-        raise ConfigError(
-            "target", f"{config.target} is not dataset {config.dataset!r}'s target {dataset.target!r}; leave it out"
-        )
+        problem = f"{config.target} is not dataset {config.dataset!r}'s target {dataset.target!r}; leave it out"
+        raise ConfigError("target", problem)
     options = dict(dataset.preprocessing, **({"impute": config.impute} if config.impute else {}))
     preprocessor = Preprocessor(target=dataset.target, task=config.task or dataset.task, **options)
     source = {"dataset": config.dataset, "test_size": TEST_SIZE, "split_seed": SPLIT_SEED}
