@@ -471,7 +471,7 @@ def test_a_stop_request_ends_the_run_at_a_batch_boundary(rng):
     history = trainer.fit(x, y, epochs=5, batch_size=4, callbacks=[Count()], verbose=0)
     assert trainer.interrupted and not trainer.diverged and not trainer.stop_requested
     assert [(e, b) for e, b, _ in steps] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]  # step 6 taken
-    assert history.epoch == [1] and history.stop_reason == "stopped on request after epoch 2, batch 2"
+    assert history.epoch == [1] and history.stop_reason == "stopped on request in epoch 2, after batch 2"
     for parameter, weights in zip(model.parameters(), steps[-1][2]):
         np.testing.assert_array_equal(parameter.data, weights)
     # request_stop (a signal handler, another thread) goes through synchronize too

@@ -340,7 +340,7 @@ class Trainer:
         if guard is not None and not (_NEG_INF < value < guard.limit and guard.reference is not None):
             problem = guard.check(value, len(x))
             if problem is not None:
-                self._diverge(problem, guard)
+                self._diverge(problem, guard, value)
                 return value, output
         if logs is not None:
             logs["loss"] = value
@@ -376,26 +376,26 @@ class Trainer:
         from a signal handler or another thread; the decision goes through :meth:`synchronize`."""
         self.stop_requested = True
 
-    def _diverge(self, problem: str, guard: DivergenceGuard) -> None:
+    def _diverge(self, problem: str, guard: DivergenceGuard, loss: float) -> None:
         """Stop at a diverging loss: keep the last weights whose loss passed, and say why."""
         self.diverged = self.stop_training = True
         guard.restore()
         group = self.optimizer.param_groups[0]
         lr = group.get("initial_lr", group["lr"])  # as set, before any schedule
+        finite = math.isfinite(loss)
         message = (
             f"training stopped at epoch {self.epoch + 1}, batch {self.batch + 1}: {problem}. "
             f"The learning rate (lr={lr:g}) is the likely cause; try a smaller one, e.g. lr={lr / 10:g}. "
             "The model keeps the weights from before that step, the last whose loss "
-            + ("was finite." if problem.startswith("the loss is") else "had not grown so.")
+            + ("had not grown so." if finite else "was finite.")
         )
         self.history.stop_reason = message
-        category = NonFiniteLossWarning if problem.startswith("the loss is") else DivergenceWarning
-        warnings.warn(message, category, stacklevel=5)
+        warnings.warn(message, DivergenceWarning if finite else NonFiniteLossWarning, stacklevel=5)
 
     def _interrupt(self) -> None:
         self.interrupted = self.stop_training = True
         self.stop_requested = False
-        self.history.stop_reason = f"stopped on request after epoch {self.epoch + 1}, batch {self.batch + 1}"
+        self.history.stop_reason = f"stopped on request in epoch {self.epoch + 1}, after batch {self.batch + 1}"
 
     # ------------------------------------------------------------------ training
     def fit(

@@ -1,6 +1,9 @@
 """One training workflow, from a table to a trained model, for the command line, the page and the estimators.
 
-``chainrule train``, the web page and the scikit-learn estimators all run the same steps, here:
+``chainrule train`` runs these steps through :func:`prepare` and :meth:`TrainingPlan.fit` (and the
+scikit-learn estimators are to); the web page, which builds its network layer by layer and steps
+it frame by frame, uses the same pieces (:func:`dataset_tables`, :func:`build_model`, the names,
+``Trainer.train_step``):
 
 1. **read** the data: a CSV file (``data=``), a table already in memory (``table=``, e.g. an
    upload) or a named dataset (``dataset=``; datasets without their own test split are split
@@ -276,7 +279,11 @@ def _shown(value: Any) -> str:
 def _column_names(name: str, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
-    if isinstance(value, str) or not all(isinstance(v, str) and v.strip() for v in value):
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Iterable)
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
         raise ConfigError(
             name, f"must be a list of column names such as ['size_sqft', 'bedrooms'], got {_shown(value)}"
         )
