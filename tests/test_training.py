@@ -346,20 +346,38 @@ def test_guard_growth_rule_hand_computed():
     p = nn.Parameter(np.zeros(2))
     guard = DivergenceGuard([p], max_growth=10.0)
     guard.start(None, rows=100)
-    # warm-up: the first batch (8 rows, loss 2) sets the loose limit g²·L₁ = 200
-    assert guard.check(2.0, 8) is None and guard.limit == 200.0
-    assert "more than 100 times its value at the start (2)" in guard.check(201.0, 8)
-    assert guard.check(199.0, 8) is None  # 16 rows seen
-    assert guard.check(3.0, 8) is None and guard.check(6.0, 8) is None  # 32 rows: L₀ = (2+199+3+6)/4
-    assert guard.reference == pytest.approx(52.5) and guard.limit == pytest.approx(525.0)
-    assert guard.check(524.0, 8) is None
-    assert "grew to 526, more than 10 times its value at the start (52.5)" in guard.check(526.0, 8)
+    # warm-up: no growth test until 32 rows are seen, only NaN/∞
+    assert guard.check(2.0, 8) is None and guard.check(1e9, 8) is None and guard.check(math.inf, 8) == "the loss is inf"
+    assert guard.check(3.0, 8) is None and guard.check(5.0, 8) is None  # 32 rows: L₀ = (2 + 1e9 + 3 + 5) / 4
+    guard.start(None, rows=100)
+    for loss in (2.0, 4.0, 3.0, 7.0):
+        assert guard.check(loss, 8) is None
+    assert guard.reference == 4.0 and guard.limit == 40.0 and guard.settled
+    # over 10 × L₀ at three steps in a row diverges; a passing loss in between starts the count again
+    assert guard.check(41.0, 8) is None and guard.check(50.0, 8) is None and not guard.settled
+    assert guard.check(39.0, 8) is None and guard.settled and guard.streak == 0
+    assert guard.check(41.0, 8) is None and guard.check(41.0, 8) is None
+    assert "grew to 60, more than 10 times its value at the start (4), for 3 steps in a row" in guard.check(60.0, 8)
     assert guard.check(math.nan, 8) == "the loss is nan" and guard.check(-math.inf, 8) == "the loss is -inf"
     guard.start(0.0)  # a zero (or negative) starting loss: no growth test, only NaN/∞
     assert guard.check(1e30, 8) is None and guard.check(math.inf, 8) == "the loss is inf"
     guard.start(None, rows=5)  # an epoch of 5 rows: L₀ is the first batch's loss
     guard.check(4.0, 5)
     assert guard.reference == 4.0 and guard.limit == 40.0
+
+
+def test_the_guard_restores_the_weights_from_before_a_run_of_grown_losses():
+    p = nn.Parameter(np.array([1.0]))
+    guard = DivergenceGuard([p], max_growth=10.0)
+    guard.start(1.0)
+    for step, loss in enumerate([1.0, 20.0, 30.0, 40.0]):  # the weights at each loss are [step + 1]
+        problem = guard.check(loss, 1)
+        if problem:
+            break
+        guard.save()
+        p.data[...] = step + 2
+    guard.restore()
+    assert problem and p.data[0] == 1.0  # the weights whose loss (1.0) passed, not those before step 4
 
 
 def test_a_loss_that_grows_by_orders_of_magnitude_stops_training(rng):
@@ -369,7 +387,7 @@ def test_a_loss_that_grows_by_orders_of_magnitude_stops_training(rng):
     seen = []
 
     class Losses(Callback):
-        def on_batch_end(self, trainer, logs):
+        def on_after_backward(self, trainer, logs):
             seen.append((logs["loss"], [p.data.copy() for p in trainer.model.parameters()]))
 
     trainer = Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=2.0), seed=0)
@@ -378,9 +396,10 @@ def test_a_loss_that_grows_by_orders_of_magnitude_stops_training(rng):
     assert trainer.diverged and len(history.epoch) < 20
     start = seen[0][0]  # the first batch's loss: 32 rows, before any update
     stopped = float(history.stop_reason.split("grew to ")[1].split(",")[0])
-    assert all(loss <= 1e4 * start for loss, _ in seen) and 1e4 * start < stopped < math.inf
-    # no step for the batch that grew; the weights go back to before the last step taken
-    for parameter, weights in zip(model.parameters(), seen[-2][1]):
+    assert 1e4 * start < stopped < math.inf  # caught before it became infinite
+    grown = [loss > 1e4 * start for loss, _ in seen]
+    assert grown[-2:] == [True, True] and not grown[-3]  # two grown steps taken, the third stopped
+    for parameter, weights in zip(model.parameters(), seen[-3][1]):  # back to the last passing loss
         np.testing.assert_array_equal(parameter.data, weights)
     # the same data with a learning rate that trains does not stop, even per sample
     healthy = Trainer(make_model((3, 8, 1)), nn.MSELoss(), "sgd", seed=0)
@@ -388,6 +407,25 @@ def test_a_loss_that_grows_by_orders_of_magnitude_stops_training(rng):
         warnings.simplefilter("error")
         healthy.fit(x, y, epochs=20, batch_size=1, verbose=0)
     assert not healthy.diverged and healthy.history.history["loss"][-1] < 0.1 * healthy.history.history["loss"][0]
+
+
+def test_a_fresh_trainer_on_a_trained_model_does_not_stop_at_one_hard_sample(rng):
+    """A model already near zero loss, trained on by a new Trainer one sample at a time: the first
+    samples' losses are tiny, an occasional one is 10⁴ times larger or more; that is not a divergence."""
+    x = rng.standard_normal((40, 3))
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = make_model((3, 8, 2))
+    fit(model, "cross_entropy", optim.Adam(model.parameters(), lr=0.05), x, y, epochs=300, batch_size=40, verbose=0)
+    x_hard, y_hard = np.concatenate([x, x[:1]]), np.concatenate([y, 1 - y[:1]])  # one mislabelled row at the end
+    losses = []
+
+    class Losses(Callback):
+        def on_batch_end(self, trainer, logs):
+            losses.append(logs["loss"])
+
+    fresh = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=1e-4), seed=0)
+    fresh.fit(x_hard, y_hard, epochs=2, batch_size=1, shuffle=False, callbacks=[Losses()], verbose=0)
+    assert not fresh.diverged and max(losses) > 1e4 * np.mean(losses[:32])  # over the limit, once per epoch
 
 
 def test_guard_reference_of_a_continued_run_is_its_first_epoch(rng):

@@ -43,6 +43,12 @@ class BatchSource(Protocol):
         """One epoch's iterable of ``(x, y)`` batches (shuffled with ``generator``, or in order if None)."""
 
 
+def is_batch_source(value: Any) -> bool:
+    """Whether ``value`` has a batch source's members (``rows``, ``batches``, ``epoch``): what
+    ``isinstance(value, BatchSource)`` tells, without the cost of a runtime protocol check."""
+    return hasattr(value, "epoch") and hasattr(value, "batches") and hasattr(value, "rows")
+
+
 class ArrayBatches:
     """Batches of ``batch_size`` rows from arrays in memory, in a new random order each epoch.
 

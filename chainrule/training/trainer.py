@@ -28,7 +28,7 @@ from chainrule.training.callbacks import HOOKS, Callback
 from chainrule.training.history import History
 from chainrule.training.metrics import get_metric
 from chainrule.training.progress import progress_callback
-from chainrule.training.sources import ArrayBatches, BatchSource
+from chainrule.training.sources import ArrayBatches, BatchSource, is_batch_source
 
 EVAL_BATCH = 4096
 """Rows per forward pass in :meth:`Trainer.predict` and :meth:`Trainer.evaluate` (bounds memory)."""
@@ -38,6 +38,9 @@ MAX_LOSS_GROWTH = 1e4
 
 REFERENCE_ROWS = 32
 """The loss "at the start" is the mean batch loss over at least this many rows (see :class:`DivergenceGuard`)."""
+
+GROWTH_PATIENCE = 3
+"""Steps in a row whose loss is over the growth limit before training is stopped as diverging."""
 
 _INF, _NEG_INF = math.inf, -math.inf
 
@@ -139,21 +142,22 @@ class ClassWeightedLoss(Module):
 class DivergenceGuard:
     """Decides from each step's loss whether training diverged, and keeps the weights to go back to.
 
-    A step's loss L diverged when it is NaN or ±∞, or when L > g · L₀ (g = ``max_growth``, 10⁴ by
-    default), where L₀ is the loss at the start of training: the first epoch's mean loss when
-    the history has one (a continued or resumed run), else the mean batch loss over the first
-    batches of this run that cover :data:`REFERENCE_ROWS` (32) rows, or the whole epoch if it has
-    fewer — at the default batch size, the first batch's loss, before any update.  Until those
-    rows are seen (batches of fewer than 32 rows) the test is the looser L > g² · L₁, L₁ the first
-    batch's loss, which a single lucky sample with a near-zero loss cannot trip.  Growth is tested
-    only against a positive L₀ (L₁).
+    Training diverged at a step whose loss L is NaN or ±∞, or when L > g · L₀ (g = ``max_growth``,
+    10⁴ by default) at :data:`GROWTH_PATIENCE` (3) steps in a row.  L₀ is the loss at the start of
+    training: the first epoch's mean loss when the history has one (a continued or resumed run),
+    else the mean batch loss over the first batches of this run that cover :data:`REFERENCE_ROWS`
+    (32) rows, or the whole epoch if it has fewer — at the default batch size, the first batch's
+    loss, before any update.  Growth is tested once L₀ is known, and only against a positive L₀.
+    Three steps in a row, not one: a single hard batch of a model whose loss had become tiny is not
+    a divergence, and one that diverges keeps growing.  (With batches of fewer than 32 rows, a run
+    that diverges within its first 32 rows is caught when its loss becomes NaN or ∞.)
 
     The decision uses only the loss it is given, so when that loss is the same on every process
     (all-reduced, :meth:`Trainer.synchronize`), every process decides the same.
 
     Before each optimizer step :meth:`save` copies the parameters (one memcpy of the weights per
-    batch, into preallocated arrays); :meth:`restore` puts back the copy taken before the last
-    step, whose loss passed the test.
+    batch, into preallocated arrays); at the first step of a run of grown losses that copy is kept
+    aside.  :meth:`restore` puts back the weights of the last step whose loss passed.
     """
 
     def __init__(self, parameters: Sequence[Any], max_growth: float | None = MAX_LOSS_GROWTH) -> None:
@@ -168,29 +172,34 @@ class DivergenceGuard:
         ``rows`` rows, at most :data:`REFERENCE_ROWS`; fewer when an epoch has fewer)."""
         self.reference, self._total, self._rows = reference, 0.0, 0
         self._needed = max(1, min(rows, REFERENCE_ROWS))
-        self._bound(reference, 1)
-
-    def _bound(self, base: float | None, power: int) -> None:
-        """Set the limit to g^power · base (∞ without a positive base or a growth limit)."""
-        self.base, self.factor = base, None if self.max_growth is None else self.max_growth**power
-        self.limit = math.inf if self.factor is None or base is None or not base > 0 else self.factor * base
+        self.limit = math.inf
+        if reference is not None and self.max_growth is not None and reference > 0:
+            self.limit = self.max_growth * reference
+        self.streak, self.anchor = 0, None
+        self.settled = reference is not None  # a passing loss needs no check(): L₀ known, no grown run
 
     def check(self, loss: float, rows: int) -> str | None:
         """None if ``loss`` (of a batch of ``rows`` rows) passes, else what went wrong, in words."""
         if -math.inf < loss < self.limit:
             if self.reference is None:
-                if not self._rows:
-                    self._bound(loss, 2)  # the first batch: the loose test until L₀ is known
                 self._total += loss * rows
                 self._rows += rows
                 if self._rows >= self._needed:
                     self.start(self._total / self._rows)
+            elif self.streak:
+                self.streak, self.anchor, self.settled = 0, None, True
             return None
         if not math.isfinite(loss):
             return f"the loss is {loss}"
+        self.streak += 1
+        self.settled = False
+        if self.streak == 1:  # the weights of the last step whose loss passed
+            self.anchor = [saved.copy() for saved in self.copies] if self.saved else None
+        if self.streak < GROWTH_PATIENCE:
+            return None
         return (
-            f"the loss grew to {loss:.4g}, more than {self.factor:g} times its value at the start "
-            f"({self.base:.4g}): training is diverging"
+            f"the loss grew to {loss:.4g}, more than {self.max_growth:g} times its value at the start "
+            f"({self.reference:.4g}), for {self.streak} steps in a row: training is diverging"
         )
 
     def save(self) -> None:
@@ -200,9 +209,11 @@ class DivergenceGuard:
         self.saved = True
 
     def restore(self) -> None:
-        """Put back the parameters copied by the last :meth:`save`, if any."""
-        if self.saved:
-            for saved, parameter in zip(self.copies, self.parameters):
+        """Put back the weights of the last step whose loss passed: the copy before this step, or
+        the one kept aside at the first of a run of grown losses."""
+        copies = self.anchor if self.anchor is not None else self.copies if self.saved else None
+        if copies is not None:
+            for saved, parameter in zip(copies, self.parameters):
                 parameter.data[...] = saved
 
 
@@ -276,8 +287,9 @@ class Trainer:
         if not isinstance(model, Module):
             raise TypeError(f"model must be a chainrule.nn.Module such as nn.Sequential(...), got {_kind(model)}")
         self.model = model
+        self._parameters = list(model.parameters())
         self.loss_fn = _loss_argument(loss_fn)
-        self.optimizer = _optimizer_argument(optimizer, model)
+        self.optimizer = _optimizer_argument(optimizer, model, self._parameters)
         self.metrics = {name: get_metric(name) for name in _metric_names(metrics)}
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise TypeError(f"seed must be an integer ≥ 0 or None, got {_kind(seed)}")
@@ -292,7 +304,6 @@ class Trainer:
         self.stop_on_nonfinite = True
         self.callbacks: list[Callback] = []
         self.train_loss = self.loss_fn  # the loss train_step minimises (class-weighted within a fit)
-        self._parameters = list(model.parameters())
         self._guard: DivergenceGuard | None = None
         self._after_backward: list = []
         self._synchronizes = type(self).synchronize is not Trainer.synchronize
@@ -309,10 +320,10 @@ class Trainer:
         3. ``L, stop = self.synchronize(L, self.stop_requested)``: the hook where a distributed
            trainer all-reduces the gradients and these two values; every decision below is taken
            from its result, so it is the same on every process;
-        4. the divergence guard (while ``stop_on_nonfinite``): if L is NaN, ∞ or has grown past
-           its limit, no step is taken, the weights from before the last step taken come back
-           (the last whose loss passed), ``diverged`` is set and a :class:`DivergenceWarning`
-           says why;
+        4. the divergence guard (while ``stop_on_nonfinite``, :class:`DivergenceGuard`): if L is
+           NaN or ∞, or over its growth limit for the third step in a row, no step is taken, the
+           weights of the last step whose loss passed come back, ``diverged`` is set and a
+           :class:`DivergenceWarning` says why;
         5. the ``on_after_backward`` callbacks (with ``logs``, ``loss`` added), gradient clipping,
            the guard's copy of the weights, ``optimizer.step()``;
         6. on a stop request, ``interrupted`` and ``stop_training`` are set: the loop ends at this
@@ -336,8 +347,8 @@ class Trainer:
         else:  # Trainer.synchronize returns its arguments: no call needed
             stop = self.stop_requested
         guard = (self._guard or self._active_guard()) if self.stop_on_nonfinite else None
-        # the guard's common case inline: a loss below the limit once L₀ is known passes
-        if guard is not None and not (_NEG_INF < value < guard.limit and guard.reference is not None):
+        # the guard's common case inline: once settled, a loss below the limit passes
+        if guard is not None and not (guard.settled and _NEG_INF < value < guard.limit):
             problem = guard.check(value, len(x))
             if problem is not None:
                 self._diverge(problem, guard, value)
@@ -506,7 +517,7 @@ class Trainer:
     ) -> tuple[BatchSource, tuple | None, Any]:
         """The training source, the validation data as :meth:`evaluate`'s arguments, and the labels
         for class weights."""
-        if isinstance(x, BatchSource):
+        if is_batch_source(x):
             if y is not None:
                 raise ValueError("with a batch source as x, y must be None: the source yields (x, y) batches")
             if validation_split or class_weight is not None:
@@ -518,7 +529,7 @@ class Trainer:
             return x, validation, None
         if y is None:
             raise ValueError("fit needs targets y beside the inputs x (or a batch source as x)")
-        dtype = _dtype(self.model)
+        dtype = _dtype(self._parameters)
         x, y = as_inputs(x, dtype), as_targets(y, dtype)
         _check_pair("x", x, "y", y)
         if batch_size is None:
@@ -534,9 +545,9 @@ class Trainer:
         return ArrayBatches(x, y, batch_size, shuffle), validation_data, y
 
     def _validation(self, data: Any) -> tuple:
-        if isinstance(data, BatchSource):
+        if is_batch_source(data):
             return (data,)
-        dtype = _dtype(self.model)
+        dtype = _dtype(self._parameters)
         x_val, y_val = as_inputs(data[0], dtype), as_targets(data[1], dtype)
         _check_pair("validation x", x_val, "validation y", y_val)
         return x_val, y_val
@@ -583,9 +594,9 @@ class Trainer:
     def evaluate(self, x: Any, y: Any = None, batch_size: int = EVAL_BATCH) -> dict[str, float]:
         """``{"loss": …, metric: …}`` of the model on ``(x, y)``, or on the batches of a source
         ``x`` (its rows in order; the loss is the row-weighted mean of the batch losses)."""
-        if isinstance(x, BatchSource):
+        if is_batch_source(x):
             return self._evaluate_source(x)
-        y = as_targets(y, _dtype(self.model))
+        y = as_targets(y, _dtype(self._parameters))
         outputs = self.predict(x, batch_size)
         _check_pair("x", outputs, "y", y)
         with no_grad():
@@ -644,16 +655,16 @@ def _loss_argument(loss_fn: Any) -> Any:
     return loss_fn
 
 
-def _optimizer_argument(optimizer: Any, model: Module) -> Optimizer:
+def _optimizer_argument(optimizer: Any, model: Module, parameters: list) -> Optimizer:
     if isinstance(optimizer, str):
-        return names.optimizer(optimizer, model.parameters())
+        return names.optimizer(optimizer, parameters)
     if not isinstance(optimizer, Optimizer):
         hint = f"{optimizer.__name__}(model.parameters())" if isinstance(optimizer, type) else "optim.Adam(...)"
         raise TypeError(
             f"optimizer must be a chainrule.optim optimizer such as {hint} or a name such as 'adam', "
             f"got {_kind(optimizer)}"
         )
-    owned = {id(p) for p in model.parameters()}
+    owned = {id(p) for p in parameters}
     if any(id(p) not in owned for group in optimizer.param_groups for p in group["params"]):
         raise ValueError("the optimizer updates parameters that are not the model's; build it on model.parameters()")
     return optimizer
@@ -679,8 +690,8 @@ def _positive_or_none(name: str, value: Any) -> float | None:
     return float(value)
 
 
-def _dtype(model: Module) -> Any:
-    for parameter in model.parameters():
+def _dtype(parameters: Iterable[Any]) -> Any:
+    for parameter in parameters:
         return parameter.dtype
     raise ValueError("the model has no parameters to train; build it from layers such as nn.Linear")
 
@@ -693,7 +704,7 @@ def _joined(arrays: list) -> Any:
 def predict(model: Module, x: Any, batch_size: int = EVAL_BATCH) -> Any:
     """The outputs of ``model`` for the rows of ``x``, as one array: evaluation mode (dropout off,
     batch-norm running statistics), no graph, ``batch_size`` rows per forward pass."""
-    x = as_inputs(x, _dtype(model))
+    x = as_inputs(x, _dtype(model.parameters()))
     was_training = model.training
     model.eval()
     try:
