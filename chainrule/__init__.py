@@ -7,11 +7,16 @@ PyTorch's names: ``chainrule.tensor``, ``Tensor.backward``, ``nn.Linear``, ``opt
 import importlib
 from typing import Any
 
+from chainrule import backend
 from chainrule.autograd import enable_grad, is_grad_enabled, no_grad
 from chainrule.backend import float32, float64, manual_seed
-from chainrule.tensor import Tensor, cat, concatenate, ones, rand, randn, stack, tensor, where, zeros
+from chainrule.tensor import Tensor, argmax, argmin, cat, concatenate, ones, rand, randn, stack, tensor, where, zeros
 
 __version__ = "0.1.0"
+
+float = float32  # noqa: A001 - PyTorch's names of the dtypes: t.type(chainrule.float), t.to(chainrule.long)
+double = float64
+int64 = long = backend.xp.dtype("int64")
 
 _SUBPACKAGES = ("nn", "optim", "data", "training", "io", "diagnostics", "plots")
 _DIAGNOSTICS = ("explain", "gradcheck")
@@ -32,14 +37,20 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Tensor",
+    "argmax",
+    "argmin",
     "cat",
     "concatenate",
+    "double",
     "enable_grad",
     "explain",
+    "float",
     "float32",
     "float64",
     "gradcheck",
+    "int64",
     "is_grad_enabled",
+    "long",
     "manual_seed",
     "no_grad",
     "ones",

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from chainrule import versions
+
 _grad_enabled = True
 
 
@@ -93,6 +95,21 @@ class Function:
     """True for an operation whose ``backward`` returns, for each parent, ``None`` or a new array
     of exactly the parent's shape and dtype that shares memory with no other gradient: the
     backward pass then stores it as it is, without the checks for broadcasting, dtype and sharing."""
+
+    clock = 0
+    """:data:`chainrule.versions.clock` when the node was recorded: an in-place change at a later
+    clock came after it (``backward`` then checks the values the node saved)."""
+
+    saved_for: tuple[tuple[str, int], ...] = ()
+    """The values the node keeps that only some of its gradients read, as (attribute name, the
+    parent whose gradient reads it) pairs: ``Mul`` has ``(("a", 1), ("b", 0))``, since
+    ∂out/∂a = b and ∂out/∂b = a.  Every other array the node keeps counts as read whenever
+    ``backward`` runs.  An in-place change to a kept value is an error at ``backward`` only when
+    the value is read, i.e. when one of its readers requires a gradient."""
+
+    replaces = None
+    """For a node made by an in-place change (``c += w``): the tensor holding ``c``'s old version
+    (its values and node before the change), the node's first parent."""
 
     def forward(self, *arrays: Any, **options: Any) -> Any:
         """The output array for the input arrays."""
@@ -178,7 +195,12 @@ def backward(root: Any, grad: Any) -> None:
     ``.grad`` only after ``retain_grad()``.  The graph is kept after the pass (it is freed with the
     output tensor), so ``backward`` may be called again and adds the gradients once more; saved
     values are the arrays of the forward pass, so change weights only after the last ``backward``.
+
+    In-place arithmetic on tensors of the graph is checked here (:mod:`chainrule.versions`): a
+    node whose saved values were changed after it was made raises ``RuntimeError``.
     """
+    if versions.active:  # some memory changed in place is alive: check the graph first
+        versions.revise(root)
     pending: dict[int, Any] = {id(root): grad}
     for node in _backward_order(root):
         upstream = pending.pop(id(node), None)

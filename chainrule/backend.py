@@ -105,3 +105,77 @@ def generator(seed_or_generator: Any = None) -> numpy.random.Generator:
     if isinstance(seed_or_generator, numpy.random.Generator):
         return seed_or_generator
     return numpy.random.default_rng(seed_or_generator)
+
+
+_STATE_BITS = {"state": 128, "inc": 128}
+"""The integers of a PCG64 state and their widths in bits."""
+_BIT_GENERATORS = {"PCG64": numpy.random.PCG64, "PCG64DXSM": numpy.random.PCG64DXSM}
+"""The bit generators whose state can be saved as JSON: ``default_rng``'s PCG64 and its DXSM variant."""
+
+
+def generator_state(rng: numpy.random.Generator) -> dict[str, Any]:
+    """The state of ``rng`` as JSON-ready data (Python ints and strings), to save and restore it
+    exactly with :func:`set_generator_state`.
+
+    Raises
+    ------
+    TypeError
+        For a generator whose bit generator is not PCG64 or PCG64DXSM (``default_rng``'s).
+    """
+    state = rng.bit_generator.state
+    if state.get("bit_generator") not in _BIT_GENERATORS:
+        raise TypeError(
+            f"cannot save the state of a {state.get('bit_generator')} generator; use numpy.random.default_rng "
+            "(PCG64) or a seed, which chainrule saves and restores exactly"
+        )
+    return {**state, "state": dict(state["state"])}
+
+
+def check_generator_state(state: Any, where: str = "generator state") -> dict[str, Any]:
+    """``state`` if it is a state that :func:`generator_state` could have written, else a
+    ``ValueError`` naming ``where`` and what is wrong (so a damaged file never reaches NumPy)."""
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{where}: {problem}; it must be a saved PCG64 generator state")
+
+    if not isinstance(state, dict) or set(state) != {"bit_generator", "state", "has_uint32", "uinteger"}:
+        raise bad("expected an object with bit_generator, state, has_uint32 and uinteger")
+    if state["bit_generator"] not in _BIT_GENERATORS:
+        raise bad(f"unknown bit generator {state['bit_generator']!r}")
+    inner = state["state"]
+    if not isinstance(inner, dict) or set(inner) != set(_STATE_BITS):
+        raise bad("'state' must be an object with 'state' and 'inc'")
+    numbers = {**{key: (inner[key], bits) for key, bits in _STATE_BITS.items()},
+               "has_uint32": (state["has_uint32"], 1), "uinteger": (state["uinteger"], 32)}  # fmt: skip
+    for key, (value, bits) in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+            raise bad(f"{key!r} must be an integer in [0, 2^{bits}), got {value!r}")
+    return state
+
+
+def set_generator_state(rng: numpy.random.Generator, state: Any) -> None:
+    """Put ``rng`` back in a state saved by :func:`generator_state` (checked first), so that it
+    draws the same numbers from there on; its bit generator becomes the saved kind if it differs."""
+    state = check_generator_state(state)
+    if type(rng.bit_generator).__name__ != state["bit_generator"]:
+        raise ValueError(
+            f"generator state is for a {state['bit_generator']} generator, this one is "
+            f"{type(rng.bit_generator).__name__}; make it with numpy.random.default_rng"
+        )
+    rng.bit_generator.state = state
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The global generator's state (``torch.get_rng_state``): JSON-ready, for :func:`set_rng_state`."""
+    return generator_state(_generator)
+
+
+def set_rng_state(state: Any) -> None:
+    """Continue the global generator from a state saved by :func:`get_rng_state`
+    (``torch.set_rng_state``): initialisers, ``Dropout`` and shuffling then draw what they would
+    have drawn at the save."""
+    global _generator
+    state = check_generator_state(state)
+    if type(_generator.bit_generator).__name__ != state["bit_generator"]:
+        _generator = numpy.random.Generator(_BIT_GENERATORS[state["bit_generator"]]())
+    _generator.bit_generator.state = state

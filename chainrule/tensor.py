@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule import autograd, backend
+from chainrule import autograd, backend, versions
 from chainrule.ops import arithmetic, elementwise, layers, reduce
 from chainrule.ops import shape as shape_ops
 
@@ -26,7 +27,7 @@ def apply_op(function_class: type, parents: tuple, **options: Any) -> Tensor:
     if autograd._grad_enabled:
         for parent in parents:  # a plain loop: any() over a generator costs more per op
             if parent.requires_grad:
-                function.parents = parents
+                function.parents, function.clock = parents, versions.clock
                 out.requires_grad, out._ctx = True, function
                 break
     return out
@@ -120,6 +121,11 @@ class Tensor:
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"item(): the tensor has {self.data.size} elements, item() needs exactly one; index it first "
+                "(t[0].item()) or take all values with tolist()"
+            )
         return self.data.item()
 
     def numpy(self) -> Any:
@@ -127,8 +133,30 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def tolist(self) -> Any:
-        """The values as nested Python lists."""
+        """The values as nested Python lists (a Python number for a 0-d tensor)."""
         return self.data.tolist()
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; compare one element "
+                "(t[0] > 0) or reduce the tensor first (t.max() > 0, t.sum() == 0)"
+            )
+        return bool(self.data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(
+                f"only an integer tensor of one element can be used as an index, this one is {self.data.dtype} "
+                f"with {self.data.size} elements"
+            )
+        return int(self.data.item())
 
     def detach(self) -> Tensor:
         """A leaf tensor with the same data (shared, not copied) and no graph."""
@@ -237,28 +265,72 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return apply_op(arithmetic.Neg, (self,))
 
-    # in-place arithmetic changes .data, for updates by hand:  with no_grad(): w -= lr * w.grad
-    def _in_place(self, other: Any, method: str) -> Tensor:
-        if self.requires_grad and autograd._grad_enabled:
+    # ------------------------------------------------------------------ in-place arithmetic
+    def _in_place(self, other: Any, symbol: str) -> Tensor:
+        """``self ⊙= other``, as PyTorch's in-place operations: the result is written into this
+        tensor's memory, so every view and alias of it sees the new values.
+
+        While the graph is recorded and a gradient is involved, this tensor becomes the output of
+        a new node, ``⊙(old version, other)``; the old version (the previous values and node) stays
+        in the graph for the nodes that used it.  Nodes that saved the old values raise at
+        ``backward`` (:mod:`chainrule.versions`).  A leaf that requires grad cannot be changed in
+        place then (it is what the gradients are for); inside ``no_grad`` it can (weight updates).
+        """
+        ufunc, function_class = _IN_PLACE[symbol]
+        data = self.data
+        value = other.data if isinstance(other, Tensor) else other
+        _check_in_place(symbol, data, value)
+        description = f"`{symbol}` on a {data.dtype} tensor of shape {tuple(data.shape)}"
+        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
+        if not (autograd._grad_enabled and (self.requires_grad or other_requires_grad)):
+            if isinstance(data, backend.ndarray):
+                ufunc(data, value, out=data)
+                versions.record_change(data, description)
+            else:  # a NumPy scalar (the 0-d result of an operation) is immutable: it is replaced
+                self.data = ufunc(data, value).astype(data.dtype)
+            return self
+        if self._ctx is None and self.requires_grad:
             raise RuntimeError(
-                "in-place arithmetic on a tensor that requires grad would change values the graph "
-                "still needs; update it inside chainrule.no_grad() (with no_grad(): w -= lr * w.grad) "
-                "or write w = w - ... to make a new tensor"
+                f"{description}: this tensor is a leaf that requires grad, whose gradient backward computes; "
+                "change it inside chainrule.no_grad() (with no_grad(): w -= lr * w.grad) or write w = w ... "
+                "to make a new tensor"
             )
-        getattr(self.data, method)(other.data if isinstance(other, Tensor) else other)
+        for parent in () if self._ctx is None else self._ctx.parents:
+            if parent._ctx is None and parent.requires_grad and _shares_memory(data, parent.data):
+                raise RuntimeError(
+                    f"{description}: this tensor is a view of a leaf that requires grad, and would change "
+                    "the leaf; change the leaf inside chainrule.no_grad(), or take a copy first (t = t.clone())"
+                )
+        old = Tensor.__new__(Tensor)
+        old.data = data.copy() if isinstance(data, backend.ndarray) else data
+        old.grad, old._retains_grad, old.requires_grad, old._ctx = None, False, self.requires_grad, self._ctx
+        result = apply_op(function_class, (old, old if other is self else self._lift(other)))
+        function = result._ctx
+        function.replaces = old
+        if isinstance(data, backend.ndarray):
+            data[...] = result.data
+            function.clock = versions.record_change(data, description, target=self)
+        else:
+            self.data = result.data.astype(data.dtype)
+            function.clock = versions.advance()
+        versions.record_rebase(function)
+        self._ctx, self.requires_grad = function, True
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place(other, "__iadd__")
+        return self._in_place(other, "+=")
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place(other, "__isub__")
+        return self._in_place(other, "-=")
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place(other, "__imul__")
+        return self._in_place(other, "*=")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place(other, "__itruediv__")
+        return self._in_place(other, "/=")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._in_place(other, "**=")
 
     def __matmul__(self, other: Any) -> Tensor:
         return apply_op(arithmetic.MatMul, (self, self._lift(other)))
@@ -336,14 +408,45 @@ class Tensor:
         """ln softmax(x) along ``axis`` (stable for any finite input)."""
         return apply_op(layers.LogSoftmax, (self,), axis=dim if dim is not None else axis)
 
-    def to(self, dtype: Any) -> Tensor:
-        """This tensor converted to ``dtype`` (differentiable)."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """This tensor converted to ``dtype`` (differentiable), as PyTorch's ``Tensor.to``.
+
+        Takes ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)`` (its dtype)
+        and the keywords; the device is ``"cpu"`` (or ``"cpu:N"``), the one chainrule computes on.
+        Returns ``self`` when nothing changes.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) and not _names_dtype(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            check_device(device)
+        if dtype is None:
+            return self
         dtype = backend.resolve_dtype(dtype)
         if dtype == self.dtype:
             return self
         return apply_op(elementwise.Cast, (self,), dtype=dtype)
 
     astype = to
+
+    def type(self, dtype: Any = None) -> Any:
+        """With ``dtype``: this tensor converted to it (``t.type(chainrule.float)``); without: the
+        dtype's name."""
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
+    @property
+    def device(self) -> str:
+        """Where the values are: ``"cpu"`` (chainrule's arrays are NumPy arrays)."""
+        return "cpu"
+
+    def clone(self) -> Tensor:
+        """A copy of this tensor in new memory, in the graph (∂L/∂self = ∂L/∂copy), as PyTorch's
+        ``clone``: change the copy in place without touching values the graph saved."""
+        return apply_op(shape_ops.Clone, (self,))
 
     def float(self) -> Tensor:
         """This tensor as float32."""
@@ -370,6 +473,19 @@ class Tensor:
         """The minimum over ``axis``; tied minima share the gradient equally."""
         return apply_op(reduce.Min, (self,), axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool = False
+    ) -> Tensor:
+        """The index of the largest value along ``dim`` (of the flattened tensor when ``dim`` is None),
+        an int64 tensor outside the graph; the first index among equal maxima, as ``torch.argmax``."""
+        return Tensor(reduce.arg_extreme(self.data, "argmax", _axis(axis, dim), keepdims or keepdim))
+
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool = False
+    ) -> Tensor:
+        """The index of the smallest value along ``dim`` (see :meth:`argmax`)."""
+        return Tensor(reduce.arg_extreme(self.data, "argmin", _axis(axis, dim), keepdims or keepdim))
+
     # ------------------------------------------------------------------ movement
     def reshape(self, *shape: Any) -> Tensor:
         """The same values with another shape (one entry may be −1)."""
@@ -377,9 +493,18 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_axis: int = 0) -> Tensor:
-        """All axes from ``start_axis`` on merged into one."""
-        return self.reshape((*self.shape[:start_axis], -1))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` (both included) merged into one, as ``torch.flatten``:
+        a (N, 28, 28) tensor flattened from axis 1 is (N, 784); a 0-d tensor becomes (1,)."""
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        first, last = (shape_ops.axis_index(d, len(shape)) for d in (start_dim, end_dim))
+        if first > last:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {len(shape)}-d tensor"
+            )
+        return self.reshape((*shape[:first], math.prod(shape[first : last + 1]), *shape[last + 1 :]))
 
     def transpose(self, *dims: Any) -> Tensor:
         """Two axes swapped, as ``torch.transpose``: ``transpose(d0, d1)`` gives outᵢ…ⱼ… = xⱼ…ᵢ…,
@@ -434,6 +559,74 @@ class Tensor:
                 "assign into tensor.data, or do it inside chainrule.no_grad()"
             )
         self.data[index] = value.data if isinstance(value, Tensor) else value
+        versions.record_change(self.data, f"`[...] =` on a {self.data.dtype} tensor of shape {tuple(self.shape)}")
+
+
+_IN_PLACE = {
+    "+=": (backend.xp.add, arithmetic.Add),
+    "-=": (backend.xp.subtract, arithmetic.Sub),
+    "*=": (backend.xp.multiply, arithmetic.Mul),
+    "/=": (backend.xp.true_divide, arithmetic.Div),
+    "**=": (backend.xp.power, arithmetic.Pow),
+}
+"""In-place operator → (the array function that computes it in place, the graph's operation)."""
+
+
+def _check_in_place(symbol: str, data: Any, value: Any) -> None:
+    """Raise if ``data ⊙ value`` cannot be stored in ``data``: a broadcast shape other than
+    ``data``'s, or a dtype ``data``'s cannot hold (as PyTorch's in-place rules)."""
+    xp = backend.xp
+    value = value if isinstance(value, (int, float, bool, backend.ndarray)) else xp.asarray(value)
+    shape = xp.broadcast_shapes(xp.shape(data), xp.shape(value))
+    if shape != xp.shape(data):
+        raise RuntimeError(
+            f"`{symbol}`: the result has shape {shape}, which does not fit the tensor's shape {xp.shape(data)}; "
+            "an in-place operation cannot change a tensor's shape, write t = t ... for a new tensor"
+        )
+    result = xp.result_type(data, value)
+    if not xp.can_cast(result, data.dtype, "same_kind"):
+        raise RuntimeError(
+            f"`{symbol}`: the result is {result}, which this {data.dtype} tensor cannot hold; convert it first "
+            f"(t = t.to(chainrule.{result})) or write t = t ... for a new tensor"
+        )
+
+
+def _shares_memory(a: Any, b: Any) -> bool:
+    return isinstance(a, backend.ndarray) and isinstance(b, backend.ndarray) and backend.xp.may_share_memory(a, b)
+
+
+DEVICES = ("cpu",)
+"""The devices chainrule computes on (its arrays are NumPy's)."""
+
+
+def check_device(device: Any) -> None:
+    """Accept ``"cpu"`` and ``"cpu:N"`` (any N ≥ 0, as PyTorch); raise ``ValueError`` naming the
+    devices there are for anything else (``"cuda"``, ``"mps"``, …)."""
+    kind, colon, index = str(device).partition(":")
+    if kind in DEVICES and (not colon or index.isdigit()):
+        return
+    raise ValueError(
+        f"device {device!r} is not available: chainrule computes on {', '.join(map(repr, DEVICES))} only "
+        "(its arrays are NumPy arrays); use to('cpu') or leave the device out"
+    )
+
+
+def _names_dtype(name: str) -> bool:
+    try:
+        backend.resolve_dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.argmax``: the index of the largest value along ``dim`` (see :meth:`Tensor.argmax`)."""
+    return input.argmax(dim=dim, keepdim=keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.argmin``: the index of the smallest value along ``dim`` (see :meth:`Tensor.argmax`)."""
+    return input.argmin(dim=dim, keepdim=keepdim)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

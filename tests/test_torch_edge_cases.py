@@ -1,6 +1,6 @@
 """Results that once went silently wrong, against PyTorch 2.13.0 in float64: ``transpose`` and
 ``permute``, the gradients of ``a ** b`` where a or b is 0, and optimizers of 0-d parameters
-through a ``state_dict`` round trip."""
+through a ``state_dict`` round trip or a checkpoint file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from conftest import assert_close
 
 import chainrule as cr
-from chainrule import optim
+from chainrule import io, nn, optim
 
 SHAPE = (2, 3, 4)
 
@@ -129,15 +129,31 @@ def _optimizer(library, config, parameters):
     return getattr(optim if library is cr else torch.optim, name)(parameters, **OPTIMIZERS[config])
 
 
+class ZeroD(nn.Module):
+    """A module of 0-d parameters only (a learned temperature, say), saved as a user class."""
+
+    def __init__(self, starts: list) -> None:
+        super().__init__()
+        self.starts = list(starts)
+        for i, start in enumerate(self.starts):
+            setattr(self, f"p{i}", nn.Parameter(np.array(start, dtype=np.float64)))
+
+    def get_config(self) -> dict:
+        return {"starts": self.starts}
+
+
 @pytest.mark.parametrize("config", OPTIMIZERS)
 @pytest.mark.parametrize("packed", [False, True])
-def test_zero_d_parameters_resume_through_a_state_dict_as_pytorch(config, packed):
-    """3 steps, state_dict, a new optimizer with load_state_dict, 3 more steps: chainrule's
-    trajectory equals PyTorch's (the issue had SGD at 0.665 against 0.548), and the restored
-    state holds arrays of the parameter's shape, not Python floats.  ``packed``: two 0-d
-    parameters in one group (SGD and Adam lay those out in one flat array)."""
+@pytest.mark.parametrize("through", ["state_dict", "checkpoint"])
+def test_zero_d_parameters_resume_as_pytorch(tmp_path, config, packed, through):
+    """3 steps, the state saved (``state_dict``, or a checkpoint file written and read), a new
+    optimizer restored from it, 3 more steps: chainrule's trajectory equals PyTorch's (the issue
+    had SGD at 0.665 against 0.548), and the restored state holds arrays of the parameter's
+    shape, not Python floats.  ``packed``: two 0-d parameters in one group (SGD and Adam lay
+    those out in one flat array)."""
     starts = [0.7, -1.3] if packed else [0.7]
-    ours = [cr.tensor(np.float64(s), dtype="float64", requires_grad=True) for s in starts]
+    model = ZeroD(starts)
+    ours = list(model.parameters())
     theirs = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
 
     def loss(parameters):
@@ -148,6 +164,11 @@ def test_zero_d_parameters_resume_through_a_state_dict_as_pytorch(config, packed
     for phase in range(2):
         if phase:
             saved = [o.state_dict() for o in optimizers]
+            if through == "checkpoint":
+                path = io.save(tmp_path / "zero_d.safetensors", model, optimizer=optimizers[0])
+                checkpoint = io.load(path, allowed_classes=[ZeroD])
+                model, ours = checkpoint.model, list(checkpoint.model.parameters())
+                saved[0] = checkpoint.optimizer_state
             optimizers = [_optimizer(cr, config, ours), _optimizer(torch, config, theirs)]
             for optimizer, state in zip(optimizers, saved):
                 optimizer.load_state_dict(state)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,20 +87,15 @@ def prediction_columns(model: Any, preprocessor: Any, table: Any) -> dict[str, l
 
 @contextlib.contextmanager
 def _output(out: Path | None) -> Iterator[Any]:
-    """stdout, or a temporary file beside ``out`` that is synced and renamed over it when all is written."""
+    """stdout, or a file that replaces ``out`` only once all is written (``io.atomic_writer``:
+    nothing is left behind by an error or a kill)."""
     if out is None:
         yield sys.stdout
         return
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from chainrule.io import atomic_writer
+
+    with atomic_writer(out, text=True, encoding="utf-8", newline="") as file:
+        yield file
 
 
 def run(args: argparse.Namespace) -> int:

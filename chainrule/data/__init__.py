@@ -54,6 +54,13 @@ Splits and batches (``chainrule.data.split``)
 ``DataLoader(*arrays, batch_size=32, shuffle=False, drop_last=False, generator=None)``
     iterates over tuples of array slices (whole-batch slicing, no per-sample loop);
     ``len(loader)`` is the number of batches.
+``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, collate_fn=None)``
+    PyTorch's form: batches of a ``Dataset`` collated into tensors; ``loader.dataset``.
+
+PyTorch's datasets (``chainrule.data.dataset``)
+-----------------------------------------------
+``Dataset`` (``__getitem__``, ``__len__``), ``TensorDataset(*tensors)`` (``.tensors``; gathered
+a batch at a time), ``default_collate(samples)``, as ``torch.utils.data``.
 
 Datasets (``chainrule.data.datasets``)
 --------------------------------------
@@ -71,6 +78,7 @@ Datasets (``chainrule.data.datasets``)
     california-housing.
 """
 
+from chainrule.data.dataset import Dataset, TensorDataset, default_collate
 from chainrule.data.datasets import DatasetInfo, LoadedDataset, list_datasets, load_dataset
 from chainrule.data.idx import read_idx
 from chainrule.data.preprocessing import Preprocessor, infer_task
@@ -82,12 +90,15 @@ __all__ = [
     "DataError",
     "DataLoader",
     "DataWarning",
+    "Dataset",
     "DatasetInfo",
     "LoadedDataset",
     "Preprocessor",
     "Table",
+    "TensorDataset",
     "batches",
     "concat_tables",
+    "default_collate",
     "from_arrays",
     "from_dataframe",
     "infer_task",

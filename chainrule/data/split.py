@@ -7,12 +7,13 @@ whole run repeatable. Row indices and labels are host NumPy arrays (labels may b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy
 
 from chainrule import backend
+from chainrule.data.dataset import Dataset, TensorDataset, default_collate
 from chainrule.data.table import Table
 
 
@@ -112,37 +113,72 @@ def batches(
 
 
 class DataLoader:
-    """Iterate over mini-batches of equal-length arrays: each step yields a tuple of row slices.
+    """Mini-batches of a dataset, as PyTorch's ``DataLoader``, or of equal-length arrays.
 
-    Without shuffling the batches are views (``x[start:stop]``); with shuffling each batch is one
-    fancy-index gather ``x[indices]``. No per-sample Python loop either way.
+    * ``DataLoader(dataset, batch_size=1, shuffle=False)``: ``dataset`` is a
+      :class:`~chainrule.data.dataset.Dataset`; each batch is its samples at a run of indices
+      (a fresh permutation each epoch when shuffling), collated by ``collate_fn`` (by default
+      :func:`~chainrule.data.dataset.default_collate`: tensors stacked, a tuple sample giving a
+      list ``[x_batch, y_batch]``).  A ``TensorDataset`` is gathered a batch at a time (one
+      indexing per tensor); another dataset sample by sample.  ``batch_size`` and ``shuffle``
+      may be given by position, as PyTorch allows.
+    * ``DataLoader(x, y, batch_size=32)``: each batch is a tuple of row slices of the arrays
+      (views without shuffling, one fancy-index gather with it); no per-sample Python loop.
 
     Parameters
     ----------
-    *arrays:
-        Arrays with the same first dimension (e.g. ``x``, ``y``).
-    batch_size, shuffle, drop_last, generator:
+    *data:
+        A dataset, or arrays with the same first dimension (e.g. ``x``, ``y``).
+    batch_size:
+        Samples per batch; 1 for a dataset and 32 for arrays unless given.
+    shuffle, drop_last, generator:
         As in :func:`batches`; a new order is drawn every epoch (every ``iter``).
+    collate_fn:
+        For a dataset: the function that makes a batch of a list of samples.
+
+    Attributes
+    ----------
+    dataset:
+        The dataset (None for arrays), so ``len(loader.dataset)`` is the number of samples.
+    batch_size, shuffle, drop_last:
+        As given.
     """
 
     def __init__(
         self,
-        *arrays: Any,
-        batch_size: int = 32,
+        *data: Any,
+        batch_size: int | None = None,
         shuffle: bool = False,
         drop_last: bool = False,
         generator: Any = None,
+        collate_fn: Callable[[list], Any] | None = None,
     ) -> None:
-        if not arrays:
-            raise ValueError("DataLoader needs at least one array")
-        self.n = len(arrays[0])
-        if any(len(array) != self.n for array in arrays):
-            raise ValueError(f"arrays have different lengths {[len(a) for a in arrays]}; pass one row per sample")
+        if not data:
+            raise ValueError("DataLoader needs a dataset or at least one array")
+        self.dataset = self.arrays = None
+        if isinstance(data[0], Dataset):
+            if len(data) > 3:
+                raise TypeError("DataLoader(dataset, batch_size, shuffle): give the other options by name")
+            self.dataset = data[0]
+            if len(data) > 1:
+                batch_size = data[1]
+            if len(data) > 2:
+                shuffle = data[2]
+            self.n = len(self.dataset)
+            batch_size = 1 if batch_size is None else batch_size
+        else:
+            if collate_fn is not None:
+                raise TypeError("collate_fn is for a dataset; DataLoader(x, y, ...) yields the arrays' row slices")
+            self.n = len(data[0])
+            if any(len(array) != self.n for array in data):
+                raise ValueError(f"arrays have different lengths {[len(a) for a in data]}; pass one row per sample")
+            self.arrays = data
+            batch_size = 32 if batch_size is None else batch_size
         _check_batch_size(batch_size)
-        self.arrays = arrays
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.collate_fn = collate_fn
         self.generator = None if generator is None else backend.generator(generator)
         """A seed becomes one ``Generator`` here, so every epoch draws a new order; None: the global one."""
 
@@ -150,8 +186,12 @@ class DataLoader:
         """The number of batches per epoch."""
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        """One epoch: ``(a[rows], b[rows], …)`` per batch, in a fresh order when shuffling."""
+    def __iter__(self) -> Iterator[Any]:
+        """One epoch of batches, in a fresh order when shuffling: the collated samples of a
+        dataset, or ``(a[rows], b[rows], …)`` of arrays."""
+        if self.dataset is not None:
+            yield from self._dataset_batches()
+            return
         if not self.shuffle:
             stop = self.n - self.n % self.batch_size if self.drop_last else self.n
             for start in range(0, stop, self.batch_size):
@@ -159,3 +199,9 @@ class DataLoader:
             return
         for rows in batches(self.n, self.batch_size, True, self.drop_last, self.generator):
             yield tuple(array[rows] for array in self.arrays)
+
+    def _dataset_batches(self) -> Iterator[Any]:
+        dataset, collate = self.dataset, self.collate_fn or default_collate
+        gather = isinstance(dataset, TensorDataset) and self.collate_fn is None
+        for rows in batches(self.n, self.batch_size, self.shuffle, self.drop_last, self.generator):
+            yield dataset.batch(rows) if gather else collate([dataset[int(i)] for i in rows])

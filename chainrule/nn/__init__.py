@@ -5,6 +5,7 @@ from chainrule.nn.activation import *  # noqa: F403  (every activation module: a
 from chainrule.nn.batchnorm import BatchNorm1d
 from chainrule.nn.container import Sequential
 from chainrule.nn.dropout import Dropout
+from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.loss import (
     BCELoss,
@@ -26,6 +27,7 @@ __all__ = [
     "BatchNorm1d",
     "CrossEntropyLoss",
     "Dropout",
+    "Flatten",
     "HalfSquaredErrorLoss",
     "HuberLoss",
     "L1Loss",

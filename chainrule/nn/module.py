@@ -199,6 +199,25 @@ class Module:
             own[name][...] = value  # the parameter's or buffer's own array
 
     # ------------------------------------------------------------------ display
+    def summary(self, input_shape: Any = None, print_fn: Any = print) -> None:
+        """Print Keras's summary table: each sub-module's name and class, output shape and number
+        of parameters, then the totals (all, trainable, and frozen: ``requires_grad_(False)``)
+        and the memory they take.
+
+        ``input_shape`` is the shape of one sample, without the batch axis (``(28, 28)``); the
+        output shapes come from one forward pass of a batch of one, in evaluation mode without the
+        graph (shown as ``(None, …)``, the batch axis left open).  Without it the shape is read
+        from a first ``Linear`` layer, else the shapes are shown as ``?``.  ``print_fn`` receives
+        the table as one string (``print`` by default).
+
+        Examples
+        --------
+        >>> nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1)).summary()
+        """
+        from chainrule.nn.summary import summary
+
+        print_fn(summary(self, input_shape))
+
     def extra_repr(self) -> str:
         """The arguments shown in ``repr``, e.g. ``in_features=2, out_features=1``."""
         return ""

@@ -29,6 +29,8 @@ class Sub(Function):
 class Mul(Function):
     """out = a · b;  ∂out/∂a = b,  ∂out/∂b = a."""
 
+    saved_for = (("a", 1), ("b", 0))
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -39,6 +41,8 @@ class Mul(Function):
 
 class Div(Function):
     """out = a / b;  ∂out/∂a = 1/b,  ∂out/∂b = −a/b²."""
+
+    saved_for = (("a", 1),)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -71,6 +75,8 @@ class Pow(Function):
     (``x ** 2`` takes no logarithm).
     """
 
+    saved_for = (("out", 1),)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a**b
@@ -102,6 +108,8 @@ class MatMul(Function):
     For 2-D operands, with G = ∂L/∂out:  ∂L/∂a = G bᵀ,  ∂L/∂b = aᵀ G.  A 1-D operand is treated
     as a row (first) or column (second) vector and the added axis removed again.
     """
+
+    saved_for = (("a", 1), ("b", 0))
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

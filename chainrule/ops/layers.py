@@ -58,6 +58,8 @@ class Linear(Function):
     Input gradients are computed only for parents that require them (the data never does).
     """
 
+    saved_for = (("x", 1), ("weight", 0))
+
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         return affine(x, weight, bias)

@@ -1,13 +1,29 @@
-"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``.
+"""Reductions over axes: ``sum``, ``mean``, ``max``, ``min``, and ``argmax``/``argmin``.
 
 ``axis`` is ``None`` (all axes), an int or a tuple of ints; ``keepdims`` keeps reduced axes with
-length one.  Backward puts the reduced axes back (as length one) and broadcasts.
+length one.  Backward puts the reduced axes back (as length one) and broadcasts.  ``argmax`` and
+``argmin`` give indices, which have no gradient: they are functions, not graph operations.
 """
 
 from __future__ import annotations
 
 from chainrule import backend
 from chainrule.autograd import Function
+from chainrule.ops.shape import axis_index
+
+
+def arg_extreme(a, which: str, axis=None, keepdims: bool = False):
+    """The index of the largest (``which="argmax"``) or smallest (``"argmin"``) value of ``a``
+    along ``axis``, or in the flattened array when ``axis`` is None, as int64: i* = argmaxᵢ aᵢ,
+    the first such i among equal values (NaN counts as the largest and the smallest, as in
+    PyTorch).  ``keepdims`` keeps the reduced axis (all axes, for None) with length one."""
+    if a.size == 0:
+        raise ValueError(f"{which} of an empty tensor (shape {tuple(a.shape)}) has no index to give")
+    if axis is not None:
+        axis = axis_index(axis, a.ndim)
+        if a.ndim == 0:
+            axis = None
+    return backend.xp.asarray(getattr(a, which)(axis=axis, keepdims=keepdims), dtype=backend.xp.int64)
 
 
 def _normalised_axes(axis, ndim: int) -> tuple[int, ...]:

@@ -114,3 +114,13 @@ class Stack(Function):
 
     def backward(self, grad):
         return [backend.xp.take(grad, i, axis=self.axis) for i in range(self.count)]
+
+
+class Clone(Function):
+    """out = a copied into new memory (``Tensor.clone``);  ∂L/∂a = ∂L/∂out."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, grad):
+        return (grad,)

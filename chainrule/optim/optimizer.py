@@ -119,19 +119,53 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore options and per-parameter state saved by :meth:`state_dict`."""
+        """Restore options and per-parameter state saved by :meth:`state_dict` (also after a trip
+        through JSON, which turns tuples into lists and keys into strings).
+
+        Saved parameters are matched to this optimizer's by position, group by group, as PyTorch
+        does; array state (0-d included) comes back as arrays in each parameter's dtype, step
+        counts as ints.
+
+        Raises
+        ------
+        ValueError
+            If the groups differ in number or size, an option is unknown to this optimizer or of
+            another kind (a string for ``lr``), a state names no parameter, or an array's shape
+            is not its parameter's.  Everything is checked before anything changes.
+        """
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError("an optimizer state has exactly 'state' and 'param_groups' (from Optimizer.state_dict())")
         groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-            len(saved["params"]) != len(own["params"]) for saved, own in zip(groups, self.param_groups)
+        if (
+            not isinstance(groups, list)
+            or len(groups) != len(self.param_groups)
+            or any(
+                not isinstance(saved, dict) or len(saved.get("params", ())) != len(own["params"])
+                for saved, own in zip(groups, self.param_groups)
+            )
         ):
             raise ValueError("the optimizer state does not match these parameter groups (different sizes)")
-        parameters = [p for group in self.param_groups for p in group["params"]]
-        for own, saved in zip(self.param_groups, groups):
-            own.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
+        for i, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            for key, value in saved.items():
+                if key != "params" and not ((key in own or key == "initial_lr") and same_kind(value, own.get(key))):
+                    raise ValueError(
+                        f"optimizer state: group {i} option {key!r} = {value!r} does not fit a "
+                        f"{type(self).__name__} (its value here is {own.get(key)!r})"
+                    )
+        by_number = {
+            int(number): p
+            for saved, own in zip(groups, self.param_groups)
+            for number, p in zip(saved["params"], own["params"])
+        }
+        state = {}
         for key, saved in state_dict["state"].items():
-            parameter = parameters[int(key)]
-            self.state[parameter] = {name: _restore(name, value, parameter) for name, value in saved.items()}
+            parameter = by_number.get(int(key)) if str(key).isdigit() else None
+            if parameter is None or not isinstance(saved, dict):
+                raise ValueError(f"optimizer state: entry {key!r} names no parameter of these groups")
+            state[parameter] = {name: _restore(name, value, parameter) for name, value in saved.items()}
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: tuple(v) if isinstance(own.get(k), tuple) else v for k, v in saved.items() if k != "params"})
+        self.state = state
 
     def _work(self, parameter: Any, slot: int = 0) -> Any:
         """A scratch array shaped like ``parameter``, kept between steps so updates allocate nothing.
@@ -295,6 +329,24 @@ def split_like(flat: Any, params: list) -> list:
         flat[stop - size : stop].reshape(p.data.shape)
         for p, size, stop in zip(params, sizes, itertools.accumulate(sizes))
     ]
+
+
+def same_kind(value: Any, like: Any) -> bool:
+    """Whether a restored ``value`` may replace ``like`` (an option, a scheduler's attribute):
+    numbers for numbers (not bools), bools for bools, strings, lists or tuples of the same length
+    element by element, dicts with the same keys; ``None`` on either side fits anything (an entry
+    not yet set, or optional)."""
+    if value is None or like is None:
+        return True
+    if isinstance(like, bool) or isinstance(value, bool):
+        return isinstance(like, bool) and isinstance(value, bool)
+    if isinstance(like, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(like, (list, tuple)):
+        return isinstance(value, (list, tuple)) and len(value) == len(like) and all(map(same_kind, value, like))
+    if isinstance(like, dict):
+        return isinstance(value, dict) and set(value) == set(like) and all(same_kind(value[k], like[k]) for k in like)
+    return isinstance(value, type(like))
 
 
 def _copy(value: Any) -> Any:

@@ -9,7 +9,21 @@ writes files, so it lives one layer up, in :mod:`chainrule.io`.
 from chainrule.training import names
 from chainrule.training.callbacks import Callback, EarlyStopping, LearningRateScheduler
 from chainrule.training.history import History
-from chainrule.training.metrics import METRICS, accuracy, mae, mse, r2, rmse
+from chainrule.training.metrics import (
+    METRICS,
+    accuracy,
+    binary_accuracy,
+    confusion_matrix,
+    f1,
+    mae,
+    mse,
+    precision,
+    r2,
+    recall,
+    rmse,
+    roc_auc,
+    top_k_accuracy,
+)
 from chainrule.training.progress import EpochLines, ProgressBar
 from chainrule.training.sources import ArrayBatches, BatchSource
 from chainrule.training.trainer import (
@@ -43,13 +57,20 @@ __all__ = [
     "Trainer",
     "TrainingPlan",
     "accuracy",
+    "binary_accuracy",
+    "confusion_matrix",
+    "f1",
     "fit",
     "mae",
     "mse",
     "names",
+    "precision",
     "predict",
     "prepare",
     "r2",
+    "recall",
     "rmse",
+    "roc_auc",
+    "top_k_accuracy",
     "train",
 ]

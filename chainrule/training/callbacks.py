@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.optim.lr_scheduler import ReduceLROnPlateau
 from chainrule.training.metrics import higher_is_better
 
 HOOKS = (
@@ -68,6 +69,21 @@ class Callback:
     def overrides(self, hook: str) -> bool:
         """Whether this callback defines ``hook`` itself (the trainer skips the others)."""
         return getattr(type(self), hook) is not getattr(Callback, hook)
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """What this callback needs to continue a resumed run as if it had never stopped, as
+        JSON-ready data (NumPy arrays allowed: checkpoints store them as tensors), or ``None``
+        (the default) for a callback that keeps nothing between epochs.
+
+        ``chainrule.io.save(..., trainer=trainer)`` stores the state of each of the trainer's
+        callbacks that has one, and ``Checkpoint.restore(callbacks=[...])`` hands it back to
+        :meth:`load_state_dict` of the callback in the same place.
+        """
+        return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a state saved by :meth:`state_dict` (a callback without state has none)."""
+        raise TypeError(f"{type(self).__name__} keeps no state, so it has none to load")
 
 
 class Monitor:
@@ -151,10 +167,58 @@ class EarlyStopping(Callback):
             raise ValueError(f"patience must be ≥ 0, got {patience}")
         self.tracker = Monitor(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = patience, restore_best_weights
+        self._reset()
 
-    def on_train_begin(self, trainer: Any, logs: dict) -> None:
+    def _reset(self) -> None:
         self.tracker.best = -math.inf
         self.wait, self.best_epoch, self.stopped_epoch, self.best_weights = 0, None, None, None
+        self._resumed = False
+
+    def on_train_begin(self, trainer: Any, logs: dict) -> None:
+        """Start counting afresh, unless :meth:`load_state_dict` just restored a saved run."""
+        if not self._resumed:
+            self._reset()
+        self._resumed = False
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value so far (as the tracker keeps it, signed so that higher is better), the
+        epochs waited, the best and stopping epochs, and the best weights (arrays) if kept."""
+        weights = self.best_weights
+        return {
+            "best": self.tracker.best,
+            "wait": self.wait,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": None if weights is None else {name: array.copy() for name, array in weights.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a saved state: the next ``fit`` goes on counting from it instead of
+        starting afresh.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not what :meth:`state_dict` gives (checked before anything changes).
+        """
+        keys = {"best", "wait", "best_epoch", "stopped_epoch", "best_weights"}
+        if not isinstance(state, dict) or set(state) != keys:
+            raise ValueError(f"an EarlyStopping state has exactly {sorted(keys)}")
+        counts = {key: state[key] for key in ("wait", "best_epoch", "stopped_epoch")}
+        if not (isinstance(state["best"], (int, float)) and not isinstance(state["best"], bool)) or not all(
+            (value is None and key != "wait") or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+            for key, value in counts.items()
+        ):
+            raise ValueError(f"EarlyStopping state: best must be a number and the counts integers ≥ 0, got {state!r}")
+        weights = state["best_weights"]
+        if weights is not None and not (
+            isinstance(weights, dict) and all(isinstance(n, str) and hasattr(a, "shape") for n, a in weights.items())
+        ):
+            raise ValueError("EarlyStopping state: best_weights must be None or a dict of name → array")
+        self.tracker.best = float(state["best"])
+        self.wait, self.best_epoch, self.stopped_epoch = counts["wait"], counts["best_epoch"], counts["stopped_epoch"]
+        self.best_weights = weights
+        self._resumed = True
 
     def on_epoch_end(self, trainer: Any, logs: dict) -> None:
         value = self.tracker.value(logs)
@@ -184,8 +248,9 @@ class LearningRateScheduler(Callback):
     ``schedule`` is either
 
     * a scheduler from :mod:`chainrule.optim.lr_scheduler` (anything with ``step()``), stepped after
-      every epoch (``interval="epoch"``) or batch (``interval="batch"``); a scheduler that steps on
-      a metric (``ReduceLROnPlateau``) gets ``logs[monitor]``; or
+      every epoch (``interval="epoch"``) or batch (``interval="batch"``: ``OneCycleLR``); a
+      scheduler that steps on a metric (``ReduceLROnPlateau``) gets ``logs[monitor]``, and needs
+      ``monitor`` (an error when it is made, not at the first epoch's end); or
     * a function ``schedule(epoch, lr) -> lr`` (epoch counted from 0), applied to every parameter
       group at the start of each epoch, as Keras' ``LearningRateScheduler``.
 
@@ -193,6 +258,7 @@ class LearningRateScheduler(Callback):
     --------
     >>> LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** (epoch // 10))
     >>> LearningRateScheduler(optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5))
+    >>> LearningRateScheduler(optim.lr_scheduler.ReduceLROnPlateau(optimizer), monitor="val_loss")
     """
 
     def __init__(self, schedule: Any, interval: str = "epoch", monitor: str | None = None) -> None:
@@ -200,7 +266,38 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"interval must be 'epoch' or 'batch', got {interval!r}")
         if not (hasattr(schedule, "step") or callable(schedule)):
             raise TypeError("schedule must be a learning-rate scheduler (with step()) or a function (epoch, lr) -> lr")
+        on_metric = isinstance(schedule, ReduceLROnPlateau)
+        if on_metric and monitor is None:
+            raise ValueError(
+                "LearningRateScheduler: ReduceLROnPlateau steps on a metric; say which with monitor= (e.g. "
+                "monitor='val_loss', or 'loss' without validation data)"
+            )
+        if on_metric and interval != "epoch":
+            raise ValueError(
+                "LearningRateScheduler: ReduceLROnPlateau steps on each epoch's metric; use interval='epoch'"
+            )
+        if monitor is not None and not on_metric:
+            raise ValueError(
+                f"LearningRateScheduler: monitor={monitor!r} is for schedulers that step on a metric "
+                f"(ReduceLROnPlateau); this {type(schedule).__name__} steps on the epoch alone, leave monitor out"
+            )
         self.schedule, self.interval, self.monitor = schedule, interval, monitor
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state (``{"schedule": scheduler.state_dict()}``); nothing for a function
+        of the epoch, which the restored epoch count drives."""
+        return {"schedule": self.schedule.state_dict()} if hasattr(self.schedule, "state_dict") else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put the scheduler back where it was (its rates, steps taken, best metric …)."""
+        expected = {"schedule"} if hasattr(self.schedule, "state_dict") else set()
+        if not isinstance(state, dict) or set(state) != expected:
+            raise ValueError(
+                f"a LearningRateScheduler state for a {type(self.schedule).__name__} has exactly {sorted(expected)}; "
+                "restore it into a callback with the same kind of schedule"
+            )
+        if expected:
+            self.schedule.load_state_dict(state["schedule"])
 
     def on_epoch_begin(self, trainer: Any, logs: dict) -> None:
         if not hasattr(self.schedule, "step"):

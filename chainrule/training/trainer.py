@@ -19,6 +19,7 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.autograd import no_grad
+from chainrule.nn.loss import BCELoss, BCEWithLogitsLoss
 from chainrule.nn.module import Module
 from chainrule.optim.clip import clip_grad_norm_
 from chainrule.optim.optimizer import Optimizer
@@ -71,11 +72,15 @@ def as_inputs(x: Any, dtype: Any) -> Any:
     return x
 
 
-def as_targets(y: Any, dtype: Any) -> Any:
+def as_targets(y: Any, dtype: Any, loss_fn: Any = None) -> Any:
     """Targets as a backend array: integer class labels stay integers (int64); real values become
-    ``dtype``, and a 1-D real vector becomes one column (N, 1) to match a model's (N, 1) output."""
+    ``dtype``, and a 1-D real vector becomes one column (N, 1) to match a model's (N, 1) output.
+
+    For a loss on 0/1 targets (``BCELoss``, ``BCEWithLogitsLoss``) integer labels are such
+    targets: they become ``dtype`` too (a 1-D vector one column), as Keras's binary losses take them.
+    """
     y = backend.xp.asarray(y.data if isinstance(y, Tensor) else y)
-    if y.dtype.kind in "iub":
+    if y.dtype.kind in "iub" and not isinstance(loss_fn, (BCELoss, BCEWithLogitsLoss)):
         return y.astype(backend.xp.int64)
     y = y.astype(dtype)
     _check_finite("targets", y)
@@ -290,7 +295,7 @@ class Trainer:
         self._parameters = list(model.parameters())
         self.loss_fn = _loss_argument(loss_fn)
         self.optimizer = _optimizer_argument(optimizer, model, self._parameters)
-        self.metrics = {name: get_metric(name) for name in _metric_names(metrics)}
+        self.metrics = {name: get_metric(name, self.loss_fn) for name in _metric_names(metrics)}
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise TypeError(f"seed must be an integer ≥ 0 or None, got {_kind(seed)}")
         self.clip_grad_norm = _positive_or_none("clip_grad_norm", clip_grad_norm)
@@ -530,7 +535,7 @@ class Trainer:
         if y is None:
             raise ValueError("fit needs targets y beside the inputs x (or a batch source as x)")
         dtype = _dtype(self._parameters)
-        x, y = as_inputs(x, dtype), as_targets(y, dtype)
+        x, y = as_inputs(x, dtype), as_targets(y, dtype, self.loss_fn)
         _check_pair("x", x, "y", y)
         if batch_size is None:
             batch_size = len(x)
@@ -548,7 +553,7 @@ class Trainer:
         if is_batch_source(data):
             return (data,)
         dtype = _dtype(self._parameters)
-        x_val, y_val = as_inputs(data[0], dtype), as_targets(data[1], dtype)
+        x_val, y_val = as_inputs(data[0], dtype), as_targets(data[1], dtype, self.loss_fn)
         _check_pair("validation x", x_val, "validation y", y_val)
         return x_val, y_val
 
@@ -596,7 +601,7 @@ class Trainer:
         ``x`` (its rows in order; the loss is the row-weighted mean of the batch losses)."""
         if is_batch_source(x):
             return self._evaluate_source(x)
-        y = as_targets(y, _dtype(self._parameters))
+        y = as_targets(y, _dtype(self._parameters), self.loss_fn)
         outputs = self.predict(x, batch_size)
         _check_pair("x", outputs, "y", y)
         with no_grad():
@@ -628,14 +633,37 @@ class Trainer:
     # ------------------------------------------------------------------ resuming
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs besides the weights and optimizer: epochs done, the shuffling
-        generator's state and the history (plain JSON-ready data)."""
-        generator = self.generator.bit_generator.state
+        generator's state and the history (plain JSON-ready data).
+
+        Callbacks keep their own state (``Callback.state_dict``); :func:`chainrule.io.save` with
+        ``trainer=`` stores theirs too, with the global generator's.
+        """
+        generator = backend.generator_state(self.generator)
         return {"epoch": self.epoch, "generator": generator, "history": self.history.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a state saved by :meth:`state_dict`."""
-        self.epoch = int(state["epoch"])
-        self.generator.bit_generator.state = state["generator"]
+        """Continue from a state saved by :meth:`state_dict`: the next epoch is ``epoch + 1`` and
+        draws the row order the saved run would have drawn.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not such a state (checked before anything changes).
+        """
+        if not isinstance(state, dict) or set(state) != {"epoch", "generator", "history"}:
+            raise ValueError(
+                "a trainer state has exactly 'epoch', 'generator' and 'history' (from Trainer.state_dict())"
+            )
+        epoch = state["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"trainer state: epoch must be an integer ≥ 0, got {epoch!r}")
+        generator = backend.check_generator_state(state["generator"], "trainer state: generator")
+        try:
+            History().load_state_dict(state["history"])  # checked on a scratch History first
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"trainer state: history is malformed ({error!r})") from None
+        backend.set_generator_state(self.generator, generator)
+        self.epoch = epoch
         self.history.load_state_dict(state["history"])
 
 
