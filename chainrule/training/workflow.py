@@ -115,7 +115,9 @@ class TrainConfig:
         True, "whether the CSV's first row holds the column names (--no-header: it is data)", default_text="it does"
     )
     max_categories: int = _option(
-        MAX_CATEGORIES, "a text column keeps its N most frequent categories, the rest become one <other>", metavar="N"
+        MAX_CATEGORIES,
+        "a text column keeps its N most frequent categories, the rest merge into one other category",
+        metavar="N",
     )
     unknown: str = _option(
         "other",
