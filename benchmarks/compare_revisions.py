@@ -9,6 +9,10 @@ after / before, which cancels most of this shared machine's drift.  No PyTorch n
 Run from the repository root::
 
     python benchmarks/compare_revisions.py 8633e58 --networks 2-2-1 64-32-10
+    python benchmarks/compare_revisions.py 8633e58 --loop fit    # a step of an epoch through fit
+
+With ``--loop fit`` each timed call is one epoch of ``--batches`` steps through
+``chainrule.training.fit``, and the times are per step.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy
-from count_instructions import MORE_SETUPS, NETWORKS, SETUPS, training_step
+from count_instructions import LOOPS, MORE_SETUPS, NETWORKS, SETUPS, fit_epoch, training_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,14 +60,20 @@ def main() -> None:
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS + MORE_SETUPS)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--block", type=float, default=0.02, help="seconds per timed block")
+    parser.add_argument("--loop", choices=LOOPS, default="step", help="the hand-written step, or fit's loop")
+    parser.add_argument("--batches", type=int, default=20, help="steps per fit call with --loop fit")
     args = parser.parse_args()
+    per_call = args.batches if args.loop == "fit" else 1
     with tempfile.TemporaryDirectory() as folder:
         extract(args.revision, Path(folder))
         sys.path[:0] = [folder, str(ROOT)]
         print(f"{'network':<14} {'setup':<17} {'before':>9} {'after':>9}  after/before (median of rounds)")
         for network, setup in itertools.product(args.networks, args.setups):
-            before = training_step(importlib.import_module("chainrule_before"), network, setup)
-            after = training_step(importlib.import_module("chainrule"), network, setup)
+            versions = [importlib.import_module(name) for name in ("chainrule_before", "chainrule")]
+            if args.loop == "fit":
+                before, after = (fit_epoch(version, network, setup, args.batches) for version in versions)
+            else:
+                before, after = (training_step(version, network, setup) for version in versions)
             losses = [(float(before().item()), float(after().item())) for _ in range(3)]
             if not numpy.allclose(*zip(*losses), rtol=1e-4, atol=1e-6):
                 raise AssertionError(f"{network} {setup}: the two versions' first losses differ: {losses}")
@@ -74,9 +84,9 @@ def main() -> None:
                 for name in order:
                     times[name].append(block(before if name == "before" else after, steps))
             ratio = statistics.median(a / b for a, b in zip(times["after"], times["before"]))
+            fastest = {name: min(values) / per_call * 1e6 for name, values in times.items()}
             print(
-                f"{network:<14} {setup:<17} {min(times['before']) * 1e6:7.1f}µs {min(times['after']) * 1e6:7.1f}µs"
-                f"  {ratio:.3f}",
+                f"{network:<14} {setup:<17} {fastest['before']:7.1f}µs {fastest['after']:7.1f}µs  {ratio:.3f}",
                 flush=True,
             )
 

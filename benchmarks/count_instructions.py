@@ -10,6 +10,12 @@ here without PyTorch.  Needs valgrind (``apt install valgrind``); 1–2 minutes 
 Run::
 
     python benchmarks/count_instructions.py --networks 2-2-1 64-32-10
+    python benchmarks/count_instructions.py --loop fit     # per step of an epoch through fit
+
+``--loop fit`` counts a step of ``chainrule.training.fit`` (the loop, the shuffle, the gather of
+each batch and the divergence guard's copy of the weights around the same step); both counts use
+the same data, made for 3n steps, so its making cancels out.  The version counted is the
+``chainrule`` that ``python`` imports: put another checkout first on ``PYTHONPATH`` to count it.
 
 Counts are comparable between versions of chainrule on one machine (same Python, NumPy, BLAS);
 BLAS work is counted too, so only the small networks are worth counting.
@@ -38,13 +44,19 @@ OPTIMIZERS = {  # setup's optimizer: (class name, options), the same in chainrul
 }
 
 
-def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
-    """One training step of ``network`` for ``setup`` as bench_mlp.py builds it, in ``library``
-    (the ``chainrule`` package, or another version of it), as a closure returning the loss."""
+LOOPS = ("step", "fit")
+"""What is counted: the hand-written step (``training_step``), or an epoch through
+``chainrule.training.fit`` (``fit_epoch``: the loop, shuffling, batch gathering and the divergence
+guard's copy around the same step)."""
+
+
+def _setup(library: Any, network: str, setup: str, rows: int) -> tuple[Any, Any, Any, Any, Any]:
+    """``(model, loss_fn, optimizer, x, y)`` for ``network`` and ``setup`` as bench_mlp.py
+    builds them, with ``rows`` rows of seeded float32 data (NumPy arrays)."""
     import numpy
 
     nn, optim = library.nn, library.optim
-    sizes, batch = NETWORKS[network]
+    sizes = NETWORKS[network][0]
     optimizer_name, activation, loss_name = setup.split("/")
     library.manual_seed(0)
     layers: list = []
@@ -54,15 +66,22 @@ def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
             layers.append(nn.Tanh() if activation == "tanh" else nn.ReLU())
     model = nn.Sequential(*layers)
     rng = numpy.random.default_rng(1)
-    x = library.tensor(rng.standard_normal((batch, sizes[0])).astype(numpy.float32))
+    x = rng.standard_normal((rows, sizes[0])).astype(numpy.float32)
     if loss_name == "mse":
-        y = library.tensor(rng.standard_normal((batch, sizes[-1])).astype(numpy.float32))
+        y = rng.standard_normal((rows, sizes[-1])).astype(numpy.float32)
         loss_fn = nn.MSELoss()
     else:
-        y, loss_fn = library.tensor(rng.integers(0, sizes[-1], batch)), nn.CrossEntropyLoss()
-    parameters = model.parameters()
+        y, loss_fn = rng.integers(0, sizes[-1], rows), nn.CrossEntropyLoss()
     name, options = OPTIMIZERS[optimizer_name]
-    optimizer = getattr(optim, name)(parameters, **options)
+    optimizer = getattr(optim, name)(model.parameters(), **options)
+    return model, loss_fn, optimizer, x, y
+
+
+def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
+    """One training step of ``network`` for ``setup`` as bench_mlp.py builds it, in ``library``
+    (the ``chainrule`` package, or another version of it), as a closure returning the loss."""
+    model, loss_fn, optimizer, x, y = _setup(library, network, setup, NETWORKS[network][1])
+    x, y = library.tensor(x), library.tensor(y)
 
     def step() -> Any:
         optimizer.zero_grad()
@@ -74,29 +93,52 @@ def training_step(library: Any, network: str, setup: str) -> Callable[[], Any]:
     return step
 
 
-def train(network: str, setup: str, steps: int) -> None:
-    """Run ``steps`` training steps of ``network`` for ``setup``."""
+def fit_epoch(library: Any, network: str, setup: str, batches: int, rows: int | None = None) -> Callable[[], Any]:
+    """One epoch of ``batches`` steps of ``network`` for ``setup`` through ``library.training.fit``
+    (shuffled, ``seed=0``, the divergence guard on, quiet), on the first ``batches × batch`` of
+    ``rows`` rows (default: just those), as a closure returning the epoch's mean loss."""
+    import numpy
+
+    batch = NETWORKS[network][1]
+    model, loss_fn, optimizer, x, y = _setup(library, network, setup, rows or batches * batch)
+    x, y = x[: batches * batch], y[: batches * batch]
+    fit = library.training.fit
+
+    def epoch() -> Any:
+        history = fit(model, loss_fn, optimizer, x, y, epochs=1, batch_size=batch, seed=0, verbose=0)
+        return numpy.float64(history.history["loss"][-1])
+
+    return epoch
+
+
+def train(network: str, setup: str, steps: int, loop: str, data_steps: int) -> None:
+    """Run ``steps`` training steps of ``network`` for ``setup``: by hand, or as one epoch of
+    ``fit`` on data made for ``data_steps`` steps (the same data for every count)."""
     import chainrule
 
+    if loop == "fit":
+        fit_epoch(chainrule, network, setup, steps, data_steps * NETWORKS[network][1])()
+        return
     step = training_step(chainrule, network, setup)
     for _ in range(steps):
         step()
 
 
-def count(network: str, setup: str, steps: int) -> int:
+def count(network: str, setup: str, steps: int, loop: str, data_steps: int) -> int:
     """Instructions of a process that trains ``steps`` steps (valgrind's total)."""
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, __file__, "--child", network, setup, str(steps),
+        sys.executable, __file__, "--child", network, setup, str(steps), loop, str(data_steps),
     ]  # fmt: skip
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     return int(re.search(r"Collected : (\d+)", result.stderr).group(1))
 
 
-def per_step(network: str, setup: str, steps: int) -> float:
+def per_step(network: str, setup: str, steps: int, loop: str = "step") -> float:
     """Instructions per step: (count at 3n − count at n) / 2n."""
-    return (count(network, setup, 3 * steps) - count(network, setup, steps)) / (2 * steps)
+    counts = [count(network, setup, k * steps, loop, 3 * steps) for k in (3, 1)]
+    return (counts[0] - counts[1]) / (2 * steps)
 
 
 def main() -> None:
@@ -104,15 +146,16 @@ def main() -> None:
     parser.add_argument("--networks", nargs="+", default=["2-2-1", "64-32-10"], choices=list(NETWORKS))
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS + MORE_SETUPS)
     parser.add_argument("--steps", type=int, default=200, help="n: the runs take n and 3n steps")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=LOOPS, default="step", help="the hand-written step, or fit's loop")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        network, setup, steps = args.child
-        train(network, setup, int(steps))
+        network, setup, steps, loop, data_steps = args.child
+        train(network, setup, int(steps), loop, int(data_steps))
         return
     rows = [(network, setup) for network in args.networks for setup in args.setups]
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        counts = pool.map(lambda row: per_step(*row, args.steps), rows)
+        counts = pool.map(lambda row: per_step(*row, args.steps, args.loop), rows)
         for (network, setup), instructions in zip(rows, counts):
             print(f"{network:<15} {setup:<17} {instructions / 1000:8.1f} k instructions per step", flush=True)
 

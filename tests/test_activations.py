@@ -9,6 +9,7 @@ tested the moment it is declared.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import subprocess
@@ -206,9 +207,10 @@ def test_chainrule_train_offers_every_activation(tmp_path):
     assert result.returncode == 0, result.stderr
     checkpoint = io.load(path)
     assert isinstance(checkpoint.model[1], nn.GELU) and checkpoint.config["activation"] == "gelu"
-    from chainrule.cli.common import ACTIVATIONS
+    from chainrule.training import TrainConfig
 
-    assert set(ACTIVATIONS) == set(registry.ACTIVATIONS)
+    option = next(option for option in dataclasses.fields(TrainConfig) if option.name == "activation")
+    assert set(option.metadata["choices"]) == set(registry.ACTIVATIONS)
 
 
 def test_functional_forms_equal_the_modules():

@@ -153,7 +153,7 @@ def test_predictions_do_not_depend_on_the_other_rows_and_keep_the_cells(tmp_path
 
 def test_evaluate_streams_and_matches_the_in_memory_metrics(tmp_path, models):
     from chainrule import io
-    from chainrule.cli.common import score
+    from chainrule.training.workflow import score
 
     checkpoint = io.load(models["reg"])
     path = tmp_path / "e.csv"

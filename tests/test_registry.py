@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chainrule import nn
-from chainrule.cli import common, explain, train
+from chainrule.cli import explain
 from chainrule.data import synthetic
 from chainrule.diagnostics.notation import fill, raw
 from chainrule.io import spec
 from chainrule.nn import container, registry
+from chainrule.training import TrainConfig, names
+
+TRAIN_OPTIONS = {option.name: option for option in dataclasses.fields(TrainConfig)}
 
 SYMBOLS = {"z": raw("z¹₁", "z^{1}_{1}"), "h": raw("h¹₁", "h^{1}_{1}"), "y": raw("y₁", "y_{1}"), "output": raw("h²")}
 VALUES = {
@@ -44,7 +49,7 @@ def test_every_reader_takes_the_activations_from_the_registry():
         "softplus",
         "elu",
     } == names
-    assert set(common.ACTIVATIONS) == names  # chainrule train --activation
+    assert set(TRAIN_OPTIONS["activation"].metadata["choices"]) == names  # chainrule train --activation
     assert synthetic.ACTIVATIONS is registry.ACTIVATIONS  # make_teacher_student(activation=…)
     assert {entry.module for entry in registry.ACTIVATIONS.values()} == container.FUSABLE_ACTIVATIONS
     modules = registry.activation_modules()
@@ -53,8 +58,10 @@ def test_every_reader_takes_the_activations_from_the_registry():
 
 
 def test_every_reader_takes_the_losses_from_the_registry():
-    assert train.LOSSES["regression"][0] == "mse" and set(train.LOSSES["classification"]) == {"cross-entropy"}
-    assert set(train.LOSSES["regression"]) == {"mse", "l1", "huber", "half-squared", "sse"}
+    regression, classification = names.task_losses("regression"), names.task_losses("classification")
+    assert regression[0] == "mse" and set(classification) == {"cross-entropy"}
+    assert set(regression) == {"mse", "l1", "huber", "half-squared", "sse"}
+    assert TRAIN_OPTIONS["loss"].metadata["choices"] == regression + classification  # chainrule train --loss
     assert set(explain.LOSSES) == set(registry.LOSSES)
     assert isinstance(explain.loss_by_name("HuberLoss"), nn.HuberLoss)
     assert registry.loss_entry("MSELoss") is registry.LOSSES["mse"] is registry.loss_entry(nn.MSELoss())
@@ -101,7 +108,7 @@ def test_every_formula_fills_to_text_latex_and_html_without_placeholders():
 
 
 def test_the_losses_train_offers_fit_their_task():
-    for name in train.LOSSES["regression"]:
+    for name in names.task_losses("regression"):
         assert registry.LOSSES[name].task == "regression"
     for entry in registry.LOSSES.values():
         assert entry.mean_over in ("elements", "samples")

@@ -8,7 +8,8 @@ from typing import Any
 
 from chainrule.cli import UsageError
 from chainrule.cli.arguments import check_data, check_model
-from chainrule.cli.common import add_reading_options, format_scores, load_dataset_tables, reading_options, score
+from chainrule.cli.common import add_reading_options, format_scores, reading_options
+from chainrule.training.workflow import dataset_tables, score
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         table = iter_tables(args.data, **reading_options(args))  # chunk by chunk: memory does not grow with the rows
     else:
-        dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
+        dataset, train, test = dataset_tables(args.dataset, args.data_dir)
         if dataset.target != preprocessor.target:
             raise UsageError(
                 f"{args.model} predicts {preprocessor.target!r} but dataset {args.dataset!r} has target "

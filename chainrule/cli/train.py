@@ -1,152 +1,190 @@
 """``chainrule train``: fit an MLP to a CSV file or a named dataset and save it as one
-``.safetensors`` file (weights, preprocessing, training configuration, metrics, optimizer state)."""
+``.safetensors`` file (weights, preprocessing, training configuration, metrics, optimizer state).
+
+The work is :mod:`chainrule.training.workflow`'s; this module turns the arguments into a
+:class:`~chainrule.training.workflow.TrainConfig` (its fields are the options, with their
+defaults and help), checks the paths, prints and saves.
+"""
 
 from __future__ import annotations
 
 import argparse
-import math
+import dataclasses
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 from chainrule.cli import UsageError
-from chainrule.cli.common import ACTIVATIONS, check_output_path, format_scores, load_dataset_tables, score
-from chainrule.nn import registry
+from chainrule.cli.arguments import check_output, file_kind
+from chainrule.cli.common import add_reading_options, format_scores, reading_options
+from chainrule.training.workflow import ConfigError, TrainConfig
 
-DEFAULTS = {
-    "hidden": "32,16",
-    "activation": "relu",
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "schedule": "cosine",
-    "epochs": 50,
-    "batch_size": 32,
-    "validation_split": 0.0,
-    "seed": 0,
-}
-"""The defaults (also shown by ``chainrule train --help`` and in the README)."""
+CLI_OPTIONS = (
+    ("save", "MODEL.safetensors", "where to write the model (required)"),
+    ("quiet", None, "no output (errors still go to stderr)"),
+    ("plot", "DIR", "also save plots of the run (loss curves, weights, gradients) in DIR"),
+)
+"""The options that are the command line's own, not the workflow's: (name, metavar, help)."""
 
-LOSSES = {task: registry.loss_names(task) for task in ("regression", "classification")}
-"""``--loss`` choices per task, from the loss registry; the first is the default."""
+
+def flag(name: str) -> str:
+    """A config field's spelling on the command line: ``batch_size`` → ``--batch-size``; a switch
+    that is on by default by its ``--no-`` form (``header`` → ``--no-header``)."""
+    if name == "data":
+        return "DATA.csv"
+    return ("--no-" if _DEFAULTS.get(name) is True else "--") + name.replace("_", "-")
+
+
+def _default_text(option: dataclasses.Field) -> str | None:
+    """How a field's default is shown (None: it has none to show)."""
+    if "default_text" in option.metadata:
+        return option.metadata["default_text"]
+    if option.default is None:
+        return None
+    if isinstance(option.default, tuple):
+        return ",".join(map(str, option.default))
+    return f"{option.default:g}" if isinstance(option.default, float) else str(option.default)
 
 
 def register(subparsers: Any) -> None:
-    """Add ``chainrule train``."""
+    """Add ``chainrule train``, one option per field of :class:`TrainConfig`."""
     parser = subparsers.add_parser(
         "train",
         help="train an MLP on a CSV file or a dataset and save it",
         description="Train a multilayer perceptron on DATA.csv (with --target) or on --dataset NAME, "
         "and save it with its preprocessing to --save MODEL.safetensors.",
     )
-    parser.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV file with a header row (or .csv.gz)")
-    parser.add_argument("--target", metavar="COL", help="the column to predict (needed with a CSV)")
-    parser.add_argument("--dataset", metavar="NAME", help="a dataset instead of a CSV (see chainrule datasets)")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder with the files of a dataset that is not bundled")
-    parser.add_argument(
-        "--features", metavar="COLS", help="input columns, comma-separated (default: all but the target)"
-    )
-    parser.add_argument("--categorical", metavar="COLS", help="columns to one-hot encode (default: the text columns)")
-    parser.add_argument(
-        "--impute", choices=("mean", "median", "most_frequent"), help="fill missing feature values (default: an error)"
-    )
-    parser.add_argument("--save", required=True, metavar="MODEL.safetensors", help="where to write the model")
-    parser.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden layer widths, e.g. 16,8 ('' for none)")
-    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=DEFAULTS["activation"])
-    parser.add_argument("--task", choices=("regression", "classification"), help="inferred from the target if absent")
-    losses = LOSSES["regression"] + LOSSES["classification"]
-    parser.add_argument("--loss", choices=losses, help="default: mse (regression), cross-entropy (classification)")
-    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=DEFAULTS["optimizer"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default 0.001)")
-    parser.add_argument(
-        "--schedule",
-        choices=("cosine", "constant"),
-        default=DEFAULTS["schedule"],
-        help="learning rate over the epochs: cosine annealing from --lr to 0 (default), or constant",
-    )
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="1 = per-sample SGD")
-    parser.add_argument("--validation-split", type=float, default=DEFAULTS["validation_split"], metavar="F")
-    parser.add_argument(
-        "--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without a lower val_loss"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seeds weights, shuffling and splits")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument(
-        "--plot", metavar="DIR", help="also save plots of the run (loss curves, weights, gradients) in DIR"
-    )
+    for option in dataclasses.fields(TrainConfig):
+        if option.name == "hidden":  # the command line's own options after the data's
+            parser.add_argument("--save", required=True, metavar=CLI_OPTIONS[0][1], help=CLI_OPTIONS[0][2])
+        text = option.metadata["help"]
+        shown = _default_text(option)
+        help_text = text if shown is None else f"{text} (default: {shown})"
+        if option.name == "data":
+            parser.add_argument("data", nargs="?", metavar="DATA.csv", help=text)
+        elif option.name == "delimiter":
+            add_reading_options(parser)  # --delimiter and --no-header, as predict and evaluate read files
+        elif option.name == "header":
+            continue
+        elif option.type == "bool | None":
+            parser.add_argument(flag(option.name), action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            _add_option(parser, option, help_text)
+    parser.add_argument("--quiet", action="store_true", help=CLI_OPTIONS[1][2])
+    parser.add_argument("--plot", metavar=CLI_OPTIONS[2][1], help=CLI_OPTIONS[2][2])
     parser.set_defaults(run=run)
 
 
-def parse_hidden(text: str) -> list[int]:
-    """``"16,8"`` → ``[16, 8]``; ``""`` → ``[]`` (no hidden layer)."""
+def _add_option(parser: Any, option: dataclasses.Field, help_text: str) -> None:
+    parser.add_argument(
+        flag(option.name),
+        dest=option.name,
+        type=_converter(option),
+        default=option.default,
+        choices=option.metadata.get("choices"),
+        metavar=option.metadata.get("metavar"),
+        help=help_text,
+    )
+
+
+def _converter(option: dataclasses.Field) -> Any:
+    """The text → value function of a field's option, from its annotation; None for plain text."""
+    name, kind = flag(option.name), str(option.type)
+    if kind.startswith("tuple[int"):
+        return parse_hidden
+    if kind.startswith("tuple[str"):
+        return lambda text: column_list(name, text)
+    if kind.startswith("int"):
+        return lambda text: _integer(name, text)
+    if kind.startswith("float"):
+        return lambda text: _real(name, text)
+    return None
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """``"16,8"`` → ``(16, 8)``; ``""`` → ``()`` (no hidden layer).  Digits 0-9 only (``²`` is not 2)."""
     if not text.strip():
-        return []
+        return ()
     parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() and int(part) > 0 for part in parts):
+    if not all(re.fullmatch(r"[0-9]{1,4000}", part) and int(part) > 0 for part in parts):
         raise UsageError(f"--hidden {text!r} is not positive integers separated by commas; write e.g. --hidden 16,8")
-    return [int(part) for part in parts]
+    return tuple(int(part) for part in parts)
 
 
-def _check_arguments(args: argparse.Namespace) -> list[int]:
-    if (args.data is None) == (args.dataset is None):
-        which = "both a CSV file and --dataset" if args.data else "no data"
-        raise UsageError(f"{which}: give a CSV file (chainrule train DATA.csv --target COL) or --dataset NAME")
-    if args.data is not None and args.target is None:
-        raise UsageError("--target COL is needed with a CSV file: name the column to predict")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise UsageError(f"--lr must be a positive number such as 0.001; got {args.lr}")
-    if args.epochs <= 0:
-        raise UsageError(f"--epochs must be a positive integer; got {args.epochs}")
-    if args.batch_size <= 0:
-        raise UsageError(f"--batch-size must be a positive integer (1 = per-sample SGD); got {args.batch_size}")
-    if not 0 <= args.validation_split < 1:
-        raise UsageError(f"--validation-split must be at least 0 and below 1, such as 0.1; got {args.validation_split}")
-    if args.early_stopping is not None and args.early_stopping < 1:
-        raise UsageError(f"--early-stopping PATIENCE must be a positive number of epochs; got {args.early_stopping}")
-    return parse_hidden(args.hidden)
-
-
-def _tables(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """``(preprocessor, train table, test table or None)``."""
-    from chainrule.data import Preprocessor, read_csv
-
-    columns = {name: _column_list(getattr(args, name)) for name in ("features", "categorical")}
-    if args.data is not None:
-        preprocessor = Preprocessor(target=args.target, task=args.task, impute=args.impute, **columns)
-        return preprocessor, read_csv(args.data), None
-    if columns["features"] or columns["categorical"]:
-        raise UsageError("--features and --categorical go with a CSV; a --dataset has its own columns")
-    dataset, train, test = load_dataset_tables(args.dataset, args.data_dir)
-    if args.target is not None and args.target != dataset.target:
-        raise UsageError(f"dataset {args.dataset!r} has target {dataset.target!r}; leave out --target")
-    options = dict(dataset.preprocessing, **({"impute": args.impute} if args.impute else {}))
-    preprocessor = Preprocessor(target=dataset.target, task=args.task or dataset.task, **options)
-    return preprocessor, train, test
-
-
-def _column_list(text: str | None) -> list[str] | None:
-    """``"a, b"`` → ``["a", "b"]``; None when the option was not given."""
-    if text is None:
-        return None
-    names = [name.strip() for name in text.split(",")]
+def column_list(name: str, text: str) -> tuple[str, ...]:
+    """``"a, b"`` → ``("a", "b")``."""
+    names = tuple(part.strip() for part in text.split(","))
     if not all(names):
-        raise UsageError(f"{text!r} is not column names separated by commas; write e.g. size_sqft,bedrooms")
+        raise UsageError(f"{name} {text!r} is not column names separated by commas; write e.g. size_sqft,bedrooms")
     return names
 
 
-def _optimizer(name: str, parameters: Any, lr: float) -> Any:
-    from chainrule import optim
+def _integer(name: str, text: str) -> int:
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        raise UsageError(f"{name} {text!r} is not a whole number written with the digits 0-9; write e.g. {name} 10")
+    if len(text) > 4000:  # Python's int() refuses more than 4300 digits
+        raise UsageError(f"{name} has {len(text)} digits, too many for any run; write e.g. {name} 10")
+    return int(text)
 
-    if name == "adam":
-        return optim.Adam(parameters, lr=lr)
-    return optim.SGD(parameters, lr=lr, momentum=0.9 if name == "momentum" else 0.0)
+
+def _real(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{name} {text!r} is not a number; write e.g. {name} 0.1") from None
 
 
-def _loss(task: str, name: str | None) -> Any:
-    name = name or LOSSES[task][0]
-    if name not in LOSSES[task]:
-        raise UsageError(f"--loss {name} does not fit a {task} task; choose {' or '.join(LOSSES[task])}")
-    return name, registry.LOSSES[name].make()
+def config_from_arguments(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of the parsed arguments (a bad value: one line naming the option)."""
+    values = {name: getattr(args, name) for name in _DEFAULTS if name not in ("delimiter", "header")}
+    try:
+        return TrainConfig(**values, **reading_options(args))
+    except ConfigError as error:
+        raise UsageError(error.message(flag(error.field))) from None
+
+
+def options_table() -> str:
+    """The README's table of ``chainrule train``'s options: option, default, meaning (Markdown)."""
+    rows = ["| option | default | meaning |", "| --- | --- | --- |"]
+    for option in dataclasses.fields(TrainConfig):
+        if option.name in ("data", "target", "dataset", "data_dir"):
+            continue  # in the usage line
+        metavar = option.metadata.get("metavar")
+        shown = _default_text(option)
+        shown = f"`{shown}`" if option.name in _PLAIN else shown
+        name = f"{flag(option.name)} {metavar}" if metavar else flag(option.name)
+        if option.type == "bool | None":
+            name = f"{flag(option.name)}`, `--no-{option.name.replace('_', '-')}"
+        rows.append(f"| `{name}` | {shown} | {option.metadata['help']} |")
+    rows.append(f"| `--{CLI_OPTIONS[1][0]}` | off | {CLI_OPTIONS[1][2]} |")
+    rows.append(f"| `--{CLI_OPTIONS[2][0]} {CLI_OPTIONS[2][1]}` | off | {CLI_OPTIONS[2][2]} |")
+    return "\n".join(rows)
+
+
+_PLAIN = frozenset(f.name for f in dataclasses.fields(TrainConfig) if "default_text" not in f.metadata)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+"""Fields whose default is a value (shown as code in the README), not words."""
+
+
+def _check_save_path(args: argparse.Namespace) -> Path:
+    """``--save``'s path, refused before any work if it cannot be written, is the data file, or is
+    a file that is not a model (which saving would destroy)."""
+    path = check_output(args.save, "--save", inputs=[args.data], may_replace_model=True)
+    kind = file_kind(path)
+    if path.exists() and kind != "a model file":
+        raise UsageError(
+            f"--save {args.save} exists and is {kind or 'not a model file'}, so saving would destroy it; "
+            "choose another name, or remove the file first"
+        )
+    return path
+
+
+def _check_plot_folder(folder: str) -> None:
+    plots = Path(folder)
+    if plots.exists() and not plots.is_dir():
+        raise UsageError(f"--plot {plots} is a file; give a folder for the plots")
+    check_output(str(plots / "history.png") if plots.is_dir() else str(plots), "--plot")
 
 
 def _plot(history: Any, directory: str, model: Any, health: Any, quiet: bool) -> None:
@@ -163,103 +201,41 @@ def _plot(history: Any, directory: str, model: Any, health: Any, quiet: bool) ->
 
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; returns 0."""
-    hidden = _check_arguments(args)
-    save_path = check_output_path(args.save, "--save")
-    if args.plot:  # a folder that exists or can be made
-        plots = Path(args.plot)
-        if plots.exists() and not plots.is_dir():
-            raise UsageError(f"--plot {plots} is a file; give a folder for the plots")
-        check_output_path(str(plots / "history.png") if plots.is_dir() else str(plots), "--plot")
-    import chainrule
+    config = config_from_arguments(args)
+    save_path = _check_save_path(args)
+    if args.plot:
+        _check_plot_folder(args.plot)
     from chainrule import io
-    from chainrule.cli.common import build_model
-    from chainrule.data import train_test_split
-    from chainrule.optim.lr_scheduler import CosineAnnealingLR
-    from chainrule.training import EarlyStopping, LearningRateScheduler, NonFiniteLossWarning, Trainer
+    from chainrule.training import DivergenceWarning
+    from chainrule.training.workflow import prepare
 
-    preprocessor, train_table, test_table = _tables(args)
-    x = preprocessor.fit_transform(train_table)
-    y = preprocessor.transform_target(train_table)
-    task = preprocessor.task
-    loss_name, loss_fn = _loss(task, args.loss)
-    validation_split = args.validation_split or (0.1 if args.early_stopping else 0.0)
-    validation = None
-    if validation_split:
-        x, x_val, y, y_val = train_test_split(
-            x, y, test_size=validation_split, seed=args.seed, stratify=y if task == "classification" else None
-        )
-        validation = (x_val, y_val)
-
-    chainrule.manual_seed(args.seed)
-    outputs = len(preprocessor.classes_) if task == "classification" else y.shape[1]
-    model = build_model(x.shape[1], hidden, outputs, args.activation)
-    optimizer = _optimizer(args.optimizer, model.parameters(), args.lr)
-    metric = "accuracy" if task == "classification" else "r2"  # R² does not depend on the target's scale
-    trainer = Trainer(model, loss_fn, optimizer, metrics=[metric], seed=args.seed)
-    callbacks = []
-    health = None
+    try:
+        plan = prepare(config)
+    except ConfigError as error:
+        raise UsageError(error.message(flag(error.field))) from None
+    callbacks, health = [], None
     if args.plot:
         from chainrule.diagnostics.health import HealthMonitor
 
-        health = HealthMonitor(probe=x[:256], warn=False)  # saturated and dead units on 256 rows
+        health = HealthMonitor(probe=plan.x[:256], warn=False)  # saturated and dead units on 256 rows
         callbacks.append(health)
-    if args.schedule == "cosine":
-        callbacks.append(LearningRateScheduler(CosineAnnealingLR(optimizer, T_max=args.epochs)))
-    if args.early_stopping:
-        callbacks.append(EarlyStopping("val_loss", patience=args.early_stopping, restore_best_weights=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NonFiniteLossWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy overflow while diverging; reported below
-        history = trainer.fit(
-            x,
-            y,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            validation_data=validation,
-            callbacks=callbacks,
-            verbose=0 if args.quiet else 1,
-        )
-    if trainer.diverged:
-        raise UsageError(f"{history.stop_reason} Nothing was saved; retry with a smaller --lr.")
-
-    metrics: dict[str, Any] = {"train": score(model, preprocessor, train_table)}
-    if validation is not None:
-        metrics["validation"] = trainer.evaluate(*validation)  # on the encoded (standardised) target
-    if test_table is not None:
-        metrics["test"] = score(model, preprocessor, test_table)
-    config = {
-        "source": {"csv": args.data} if args.data else {"dataset": args.dataset, "test_size": 0.2, "split_seed": 0},
-        "target": preprocessor.target,
-        "task": task,
-        "hidden": hidden,
-        "activation": args.activation,
-        "loss": loss_name,
-        "optimizer": args.optimizer,
-        "lr": args.lr,
-        "schedule": args.schedule,
-        "epochs": args.epochs,
-        "epochs_run": trainer.epoch,
-        "batch_size": args.batch_size,
-        "validation_split": validation_split,
-        "early_stopping": args.early_stopping,
-        "seed": args.seed,
-        "samples": len(x),
-        "seconds_per_epoch": sum(history.seconds) / max(len(history.seconds), 1),
-        "stop_reason": history.stop_reason,
-    }
-    io.save(
-        save_path,
-        model,
-        optimizer=optimizer,
-        preprocessor=preprocessor,
-        config=config,
-        metrics=metrics,
-        trainer=trainer,
-    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)  # reported below, as an error
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow while diverging
+            result = plan.fit(callbacks=callbacks, verbose=0 if args.quiet else 1)
+    except MemoryError:
+        raise UsageError(
+            f"training ran out of memory ({plan.parameters:,} parameters, batches of {config.batch_size} rows); "
+            "choose smaller --hidden widths or a smaller --batch-size"
+        ) from None
+    if result.diverged:
+        raise UsageError(f"{result.history.stop_reason} Nothing was saved; retry with a smaller --lr.")
+    io.save(save_path, **result.save_arguments())
     if not args.quiet:
-        for part, scores in metrics.items():
+        for part, scores in result.metrics.items():
             print(f"{part}: {format_scores(scores)}")
-        print(f"saved {save_path} ({sum(p.size for p in model.parameters())} parameters)")
+        print(f"saved {save_path} ({plan.parameters} parameters)")
     if args.plot:
-        _plot(history, args.plot, model, health, args.quiet)
+        _plot(result.history, args.plot, result.model, health, args.quiet)
     return 0

@@ -216,12 +216,27 @@ def format_number(value: float, decimals: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
+_E_NOTATION = re.compile(r"(-?\d+(?:\.\d+)?)e([+-])0*(\d+)")
+
+
+def scientific(text: str, times: str, power: str) -> str:
+    """Numbers in e-notation within ``text`` written as a power of ten: ``2.536e-07`` → the mantissa,
+    ``times``, 10 and ``power`` formatted with the exponent (−7), for LaTeX or HTML."""
+    return _E_NOTATION.sub(lambda m: f"{m[1]}{times}10" + power.format(("-" if m[2] == "-" else "") + m[3]), text)
+
+
 def number(value: float, decimals: int = 4, wrap: bool = False) -> Math:
-    """A number as a formula; ``wrap`` puts a negative number in parentheses (for products)."""
+    """A number as a formula; ``wrap`` puts a negative number in parentheses (for products).
+
+    The terminal keeps e-notation (``2.536e-07``); LaTeX and HTML write a power of ten (2.536 × 10⁻⁷).
+    """
     text = format_number(value, decimals)
     if wrap and text.startswith("-"):
         text = f"({text})"
-    return raw(text)
+    if "e" not in text:
+        return raw(text)
+    html = scientific(text, "×", "<sup>{}</sup>").replace("-", "−")
+    return raw(text, scientific(to_latex(text), r" \times ", "^{{{}}}"), html)
 
 
 def product(factors: Iterable[Math], sign: str = "×") -> Math:
@@ -246,6 +261,7 @@ def array(values: Any, decimals: int = 4) -> Math:
         cells = [format_number(v, decimals) for v in rows]
         text = "[" + ", ".join(cells) + "]"
         body = r" \\ ".join(cells)
+    body = scientific(body, r" \times ", "^{{{}}}")
     return Math(text, rf"\begin{{bmatrix}} {body} \end{{bmatrix}}", text, lambda width: abbreviated(cells, width))
 
 

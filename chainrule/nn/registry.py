@@ -4,11 +4,12 @@ Each activation and each loss declares itself once, with a decorator on its modu
 (:func:`activation` in :mod:`chainrule.nn.activation`, :func:`loss` in :mod:`chainrule.nn.loss`):
 its name as ``chainrule train --activation``/``--loss``, the checkpoint's training config and the
 page spell it, its module and graph op, whether ``Sequential`` may fuse it, and its formulas in
-terminal text and LaTeX in the seeds' notation.  The command line (``cli/common.py``,
-``cli/train.py``, ``cli/explain.py``), synthetic data (``data/synthetic.py``), the fused forward
-pass (``nn/container.py``), checkpoint specs (``io/spec.py``), ``chainrule.explain`` and the
-training-health statistics read these tables instead of keeping their own, as scikit-learn's
-``ACTIVATIONS``/``DERIVATIVES``/``LOSS_FUNCTIONS`` are read by its MLPs.
+terminal text and LaTeX in the seeds' notation.  The training names (``training/names.py``, read
+by ``chainrule train``, ``TrainConfig`` and ``Trainer``), ``cli/explain.py``, synthetic data
+(``data/synthetic.py``), the fused forward pass (``nn/container.py``), checkpoint specs
+(``io/spec.py``), ``chainrule.explain`` and the training-health statistics read these tables
+instead of keeping their own, as scikit-learn's ``ACTIVATIONS``/``DERIVATIVES``/``LOSS_FUNCTIONS``
+are read by its MLPs.
 
 The derivative an activation's backward pass multiplies by is its op's ``derivative()``
 (:class:`chainrule.ops.elementwise.Activation`), by construction; the formulas here describe it.

@@ -1,47 +1,50 @@
 """The page's one door to the training workflow: names of the pieces, tables to arrays, one step.
 
-The page offers what the library has and trains as ``chainrule train`` does: tables go through
-the same :class:`~chainrule.data.Preprocessor` (z-scores, one-hot, the same checks and
-messages), datasets without a test split are split 80/20 with seed 0 as the CLI splits them, and
-a step is the fit loop's step with its guard against a non-finite loss
-(:class:`~chainrule.training.Trainer`): zero the gradients, forward, loss, backward, step, and on
-a NaN or infinite loss the weights from before the step come back with ``fit``'s message.
+The page offers what the library has and trains as ``chainrule train`` does, with the same pieces
+(:mod:`chainrule.training.workflow`, :mod:`chainrule.training.names`, the registry): tables go
+through the same :class:`~chainrule.data.Preprocessor` (z-scores, one-hot, the same checks and
+messages), datasets without a test split are split as the CLI splits them
+(:func:`~chainrule.training.workflow.dataset_tables`), the model is
+:func:`~chainrule.training.workflow.build_model`'s, and a step is the fit loop's own
+:meth:`Trainer.train_step <chainrule.training.Trainer.train_step>` with its divergence guard: on a
+NaN, infinite or exploding loss no step is taken, the weights from before the last step come back
+and :class:`DivergedError` carries ``fit``'s message.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from chainrule import backend, nn, optim
-from chainrule.data import Preprocessor, Table, load_dataset, train_test_split
+from chainrule.data import Preprocessor, Table, train_test_split
 from chainrule.nn import registry
-from chainrule.tensor import Tensor
-from chainrule.training import NonFiniteLossWarning, Trainer
-from chainrule.training.trainer import _LastFiniteWeights
+from chainrule.training import DivergenceWarning, Trainer, names, workflow
 
 ACTIVATIONS: dict[str, Any] = {entry.unit_label: entry.make for entry in registry.ACTIVATIONS.values()}
 """Activation name → a function making it: the registry's, by the label a walk-through gives the units
 (``Layer.activation_name``: ``"linear"`` for the identity, else the ``chainrule train`` name)."""
 
+_REGISTRY_NAME = {entry.unit_label: name for name, entry in registry.ACTIVATIONS.items()}
+
+
+def _description(module: type) -> str:
+    """A loss's one-line description: the first sentence of its class's docstring."""
+    line = (module.__doc__ or module.__name__).strip().splitlines()[0]
+    return line.split(".  ")[0].rstrip(".,")
+
+
 LOSSES: dict[str, tuple[type[nn.Module], str, str]] = {
-    "mse": (nn.MSELoss, "regression", "mean squared error (1/n) Σ (h − y)²"),
-    "half-squared": (nn.HalfSquaredErrorLoss, "regression", "½ Σ (y − h)², the seeds' loss"),
-    "sum-squared": (nn.SumSquaredErrorLoss, "regression", "Σ (a − y)², seed 002"),
-    "l1": (nn.L1Loss, "regression", "mean absolute error"),
-    "huber": (nn.HuberLoss, "regression", "Huber, δ = 1"),
-    "bce": (nn.BCEWithLogitsLoss, "binary", "binary cross-entropy on one logit"),
-    "cross-entropy": (nn.CrossEntropyLoss, "classification", "cross-entropy on one logit per class"),
+    name: (entry.module, entry.task or "binary", _description(entry.module))
+    for name, entry in registry.LOSSES.items()
+    if entry.task is not None or name == "bce"
 }
-"""Loss name → (module, task it fits, description); ``binary`` losses fit two-class tasks."""
+"""Loss name (the registry's) → (module, task it fits, description): the losses ``chainrule train``
+offers for each task, and ``bce`` (binary cross-entropy on one logit) for two-class tasks."""
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = names.OPTIMIZERS
 """Optimizer names, as ``chainrule train --optimizer`` spells them (momentum: SGD with μ = 0.9)."""
-
-TEST_SIZE, SPLIT_SEED = 0.2, 0
-"""The share and seed of the test split of a dataset that has none (``chainrule train``'s)."""
 
 
 @dataclass
@@ -66,23 +69,20 @@ def losses_for(task: str, classes: int) -> list[str]:
 
 def make_loss(name: str) -> nn.Module:
     """The loss module named ``name`` (a key of :data:`LOSSES`)."""
-    return LOSSES[name][0]()
+    return names.loss(name)
 
 
 def make_optimizer(name: str, parameters: Any, lr: float, weight_decay: float) -> optim.Optimizer:
-    """``sgd`` (w ← w − η(∂L/∂w + λw)), ``momentum`` (μ = 0.9) or ``adam``, with L2 decay λ."""
-    if name == "adam":
-        return optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
-    return optim.SGD(parameters, lr=lr, momentum=0.9 if name == "momentum" else 0.0, weight_decay=weight_decay)
+    """The optimizer ``chainrule train --optimizer NAME`` builds (:func:`chainrule.training.names.optimizer`),
+    with learning rate η and L2 decay λ (w ← w − η(∂L/∂w + λw) for ``sgd``)."""
+    return names.optimizer(name, parameters, lr=lr, weight_decay=weight_decay)
 
 
 def build_model(inputs: int, hidden: list[int], activations: list[str], outputs: int) -> nn.Sequential:
-    """``Linear → activation`` for each hidden width, then a linear output layer, in float64."""
-    layers: list[nn.Module] = []
-    for width, activation in zip(hidden, activations):
-        layers += [nn.Linear(inputs, width, dtype="float64"), ACTIVATIONS[activation]()]
-        inputs = width
-    return nn.Sequential(*layers, nn.Linear(inputs, outputs, dtype="float64"))
+    """``Linear → activation`` for each hidden width (activations by the page's labels), then a
+    linear output layer, in float64: :func:`chainrule.training.workflow.build_model`."""
+    layers = [_REGISTRY_NAME[label] for label in activations]
+    return workflow.build_model(inputs, tuple(hidden), outputs, layers, dtype="float64")
 
 
 def _encode(preprocessor: Preprocessor, train: Table, test: Table | None) -> Arrays:
@@ -108,11 +108,7 @@ def _encode(preprocessor: Preprocessor, train: Table, test: Table | None) -> Arr
 def dataset_arrays(name: str) -> tuple[Arrays, str]:
     """A bundled dataset's arrays, split and preprocessed as ``chainrule train --dataset NAME`` does;
     and its description."""
-    dataset = load_dataset(name)
-    train, test = dataset.train, dataset.test
-    if test is None:
-        labels = train[dataset.target] if dataset.task == "classification" else None
-        train, test = train_test_split(train, test_size=TEST_SIZE, seed=SPLIT_SEED, stratify=labels)
+    dataset, train, test = workflow.dataset_tables(name)
     preprocessor = Preprocessor(target=dataset.target, task=dataset.task, **dataset.preprocessing)
     return _encode(preprocessor, train, test), dataset.description
 
@@ -154,33 +150,28 @@ def mean_row(model: nn.Module, preprocessor: Preprocessor | None) -> Arrays:
 class Stepper:
     """One gradient step at a time with ``fit``'s guard: the page's play, step and update phase.
 
-    ``step(x, y, epoch, batch)`` zeroes the gradients, runs forward, the loss and backward,
-    keeps a copy of the weights and takes the optimizer's step; if the loss is NaN or infinite it
-    takes no step, puts back the weights from before the previous step (the last whose loss was
-    finite) and raises :class:`DivergedError` with ``fit``'s message (epoch and batch counted from 1).
+    ``step(x, y, epoch, batch)`` is :meth:`Trainer.train_step <chainrule.training.Trainer.train_step>`
+    on the batch (x, y): zero the gradients, forward, loss, backward, the divergence guard, the
+    optimizer's step.  If the loss is NaN, infinite or has grown by orders of magnitude, no step is
+    taken, the weights from before the previous step (the last whose loss passed) come back and
+    :class:`DivergedError` is raised with ``fit``'s message (epoch and batch counted from 1).
     """
 
     def __init__(self, model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer) -> None:
         self.trainer = Trainer(model, loss_fn, optimizer, seed=0)
-        self.guard = _LastFiniteWeights(list(model.parameters()))
 
     def step(self, x: Any, y: Any, epoch: int, batch: int) -> float:
         """One step on the batch (x, y); returns its loss (before the step)."""
         trainer = self.trainer
-        trainer.optimizer.zero_grad()
-        loss = trainer.loss_fn(trainer.model(Tensor(x)), y)
-        value = loss.item()
-        if not math.isfinite(value):
-            trainer.epoch, trainer.batch = epoch, batch
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NonFiniteLossWarning)
-                trainer._diverge(value, self.guard)
+        trainer.epoch, trainer.batch, trainer.diverged = epoch, batch, False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)  # the page shows the message itself
+            value, _ = trainer.train_step((x, y))
+        if trainer.diverged:
             raise DivergedError(trainer.history.stop_reason)
-        loss.backward()
-        self.guard.save()
-        trainer.optimizer.step()
         return value
 
 
 class DivergedError(ArithmeticError):
-    """The loss became NaN or infinite; the message says where, why, and what to try."""
+    """The loss became NaN or infinite, or grew by orders of magnitude; the message says where,
+    why, and what to try."""
