@@ -34,7 +34,6 @@ and they work wherever an estimator does (``Pipeline``, ``GridSearchCV``, ``cros
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -56,9 +55,9 @@ except ImportError:  # pragma: no cover - the message is the point
 from chainrule import backend, nn, optim
 from chainrule.autograd import no_grad
 from chainrule.nn import functional as F
-from chainrule.nn import registry
 from chainrule.tensor import Tensor
 from chainrule.training import Callback, Trainer, predict
+from chainrule.training.workflow import build_model
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 """scikit-learn's ``activation`` names → the names of chainrule's activation registry."""
@@ -254,25 +253,21 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}")
         return [int(s) for s in sizes]
 
-    def _build(self, widths: list[int], dtype: Any) -> None:
-        """The network and its optimizer, with scikit-learn's Glorot-uniform draws from ``random_state``."""
-        layers: list[nn.Module] = []
+    def _build(self, widths: list[int], dtype: str) -> None:
+        """The network (``chainrule.training.workflow.build_model``, as ``chainrule train`` builds it)
+        and its optimizer, the weights set to scikit-learn's Glorot-uniform draws from ``random_state``."""
         state = backend.generator().bit_generator.state  # leave chainrule's global generator as it was
         try:
-            for index, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
-                factor = 2.0 if self.activation == "logistic" else 6.0
-                bound = numpy.sqrt(factor / (fan_in + fan_out))
-                coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
-                intercept = self._random_state.uniform(-bound, bound, fan_out)
-                linear = nn.Linear(fan_in, fan_out, dtype=dtype)
-                linear.weight.data[...] = coef.T
-                linear.bias.data[...] = intercept
-                layers.append(linear)
-                if index < len(widths) - 2:
-                    layers.append(registry.activation_entry(ACTIVATIONS[self.activation]).make())
+            activation = ACTIVATIONS[self.activation]
+            self._model = build_model(widths[0], widths[1:-1], widths[-1], activation, dtype=dtype)
         finally:
             backend.generator().bit_generator.state = state
-        self._model = nn.Sequential(*layers)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for layer in self._linears():
+            fan_in, fan_out = layer.in_features, layer.out_features
+            bound = numpy.sqrt(factor / (fan_in + fan_out))
+            layer.weight.data[...] = self._random_state.uniform(-bound, bound, (fan_in, fan_out)).T
+            layer.bias.data[...] = self._random_state.uniform(-bound, bound, fan_out)
         self._optimizer = self._make_optimizer()
         self.n_iter_ = self.t_ = self._no_improvement_count = 0
         self.n_layers_ = len(widths)
@@ -316,7 +311,7 @@ class _BaseMLP(BaseEstimator):
             self._random_state = check_random_state(self.random_state)
         X, y = self._validate_input(X, y, reset=first, classes=classes)
         if first:
-            dtype = backend.float32 if X.dtype == numpy.float32 else backend.float64
+            dtype = "float32" if X.dtype == numpy.float32 else "float64"
             self._build([X.shape[1], *widths, y.shape[1]], dtype)
         validation = None
         if self.early_stopping:
