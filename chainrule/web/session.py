@@ -20,7 +20,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import chainrule
@@ -73,22 +73,15 @@ class Start:
 
 
 @dataclass
-class Data:
-    """The model arrays the session trains on, and what the page needs to draw them."""
+class Data(workflow.Arrays):
+    """The model arrays the session trains on (:class:`~chainrule.web.workflow.Arrays`), and what the
+    page needs to draw them."""
 
-    x_train: Any
-    y_train: Any
-    x_test: Any
-    y_test: Any
-    task: str
-    classes: list[str]
-    feature_names: list[str]
-    description: str
+    description: str = ""
     points_train: Any = None
     points_test: Any = None
     labels_train: Any = None
     labels_test: Any = None
-    preprocessor: Any = None
     grid_features: Any = None
     extra: dict = field(default_factory=dict)
 
@@ -158,7 +151,7 @@ class Session:
             _, _, x, y = house_price()
             self.data = Data(
                 xp.asarray([x]), xp.asarray([y]), None, None, "regression", [], ["x1 (size)", "x2 (rooms)"],
-                "Seed 001: one house, (size, rooms) = (−0.32, −0.66) scaled, price −0.54 scaled",
+                description="Seed 001: one house, (size, rooms) = (−0.32, −0.66) scaled, price −0.54 scaled",
             )  # fmt: skip
         elif source == "dataset":
             names = [info.name for info in chainrule.data.list_datasets() if info.bundled]
@@ -198,18 +191,17 @@ class Session:
         return Data(
             playground_features(points[train], features), y[train],
             playground_features(points[test], features), y[test],
-            task, classes, list(features), f"Playground's {config['name']}, {len(points)} points",
-            points[train], points[test], labels[train], labels[test],
+            task, classes, list(features), description=f"Playground's {config['name']}, {len(points)} points",
+            points_train=points[train], points_test=points[test],
+            labels_train=labels[train], labels_test=labels[test],
             grid_features=(playground_features(grid(HEATMAP_RESOLUTION), features),
                            playground_features(grid(OUTPUT_RESOLUTION), features)),
         )  # fmt: skip
 
     @staticmethod
     def _from_arrays(arrays: workflow.Arrays, description: str) -> Data:
-        return Data(
-            arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test, arrays.task, arrays.classes,
-            arrays.feature_names, description, preprocessor=arrays.preprocessor,
-        )  # fmt: skip
+        shared = {f.name: getattr(arrays, f.name) for f in fields(workflow.Arrays)}
+        return Data(**shared, description=description)
 
     def set_upload(self, table: Any, name: str) -> dict[str, Any]:
         """Keep an uploaded table (already read by ``read_csv``) for a later ``data`` message."""
