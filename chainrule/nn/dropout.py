@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import backend
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
@@ -23,7 +24,8 @@ class Dropout(Module):
     p : float
         The probability of zeroing an element, in [0, 1].
     generator : int or numpy.random.Generator, optional
-        The source of the masks.
+        The source of the masks.  A seed makes one generator here, drawn from at every call: each
+        forward pass gets a new mask, and two modules made with the same seed draw the same masks.
 
     Examples
     --------
@@ -35,7 +37,7 @@ class Dropout(Module):
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p is a probability and must lie in [0, 1], got {p}")
         self.p = p
-        self.generator = generator
+        self.generator = None if generator is None else backend.generator(generator)
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, self.generator)
